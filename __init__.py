@@ -1,0 +1,25 @@
+"""Ground Truth: pixel-exact labels for computer vision from one Cycles render.
+
+This module only registers. The sub-packages are imported inside ``register()``
+so that the bpy-free parts (``core/``, including the dataset reader) can be
+imported as ``ground_truth.core`` outside Blender.
+"""
+
+import importlib
+
+# Registration order: properties first (operators and panels use them), panels last.
+_SUBPACKAGES = ("properties", "nodes", "operators", "panels")
+
+
+def _modules():
+    return [importlib.import_module(f".{name}", __package__) for name in _SUBPACKAGES]
+
+
+def register():
+    for module in _modules():
+        module.register()
+
+
+def unregister():
+    for module in reversed(_modules()):
+        module.unregister()

@@ -1,0 +1,1 @@
+"""Blender-free helpers: file formats, colours, ID planning and naming."""

@@ -1,0 +1,67 @@
+"""Atomic file writes: write to a temporary file in the target folder, then rename.
+
+A reader never sees a half-written file: data goes to ``.<name>.tmp-<pid>`` next to
+the destination, is flushed and fsynced, and then moved over the destination with
+:func:`os.replace` (atomic on POSIX and Windows when both live on one volume).
+No folders are created; callers make sure the destination folder exists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from typing import IO, Any
+
+
+def _temp_path(path: str | os.PathLike[str]) -> str:
+    """Return the temporary file path used while writing ``path``."""
+    path = os.fspath(path)
+    folder, name = os.path.split(path)
+    return os.path.join(folder, f".{name}.tmp-{os.getpid()}")
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike[str], mode: str = "wb", **kwargs: Any) -> Iterator[IO[Any]]:
+    """Open a temporary file that replaces ``path`` when the ``with`` block succeeds.
+
+    ``mode`` must be a write mode (``"wb"``, ``"w"``, ...); extra keyword arguments
+    (e.g. ``encoding``) go to :func:`open`. On success the file is flushed, fsynced
+    and moved over ``path``. If the block raises, the temporary file is removed, the
+    previous content of ``path`` (if any) is left untouched, and the exception
+    propagates.
+    """
+    if "w" not in mode and "x" not in mode:
+        raise ValueError(f"atomic_open needs a write mode, got {mode!r}")
+    mode = mode.replace("x", "w")
+    tmp = _temp_path(path)
+    f = open(tmp, mode, **kwargs)  # noqa: SIM115 - closed explicitly below
+    try:
+        yield f
+        f.flush()
+        os.fsync(f.fileno())
+        f.close()
+        os.replace(tmp, os.fspath(path))
+    except BaseException:
+        f.close()
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_open`)."""
+    with atomic_open(path, "wb") as f:
+        f.write(data)
+
+
+def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> None:
+    """Write ``obj`` as UTF-8 JSON (indent 2, key order kept, trailing newline) atomically.
+
+    Callers must pass JSON-safe values: NaN and infinities raise :class:`ValueError`
+    (``allow_nan=False``) instead of producing the non-standard ``NaN``/``Infinity``
+    tokens. The destination is left untouched if serialisation fails.
+    """
+    text = json.dumps(obj, indent=2, sort_keys=False, ensure_ascii=False, allow_nan=False)
+    atomic_write_bytes(path, (text + "\n").encode("utf-8"))

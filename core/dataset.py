@@ -1,0 +1,97 @@
+"""``dataset.json``: what a dataset folder holds and the conventions of its files."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from . import atomic, colors
+
+FORMAT = "ground_truth"
+FORMAT_VERSION = 1
+DATASET_FILE = "dataset.json"
+
+CONVENTIONS = {
+    "image_origin": "top-left pixel; rows go down, columns go right",
+    "rgb": {
+        "path": "rgb/NNNNNN.png",
+        "dtype": "uint8",
+        "channels": 3,
+        "color": "sRGB, the scene's view transform",
+    },
+    "depth": {
+        "path": "depth/NNNNNN.exr",
+        "dtype": "float32",
+        "channel": "Y",
+        "kind": "planar (z along the camera's viewing axis), not distance along the ray",
+        "unit": "metre",
+        "background": "inf",
+    },
+    "class": {"path": "class/NNNNNN.png", "dtype": "uint16", "background": 0, "unlabelled": 0},
+    "instance": {
+        "path": "instance/NNNNNN.png",
+        "dtype": "uint16",
+        "background": 0,
+        "unlabelled": 0,
+    },
+    "labels": "class and instance come from the first sample of the same render as depth and "
+    "rgb: each pixel holds exactly one surface's IDs, never a blend",
+    "camera_axes": {
+        "blender": "x right, y up, z backward (looks along -z)",
+        "opencv": "x right, y down, z forward",
+    },
+}
+
+
+def build(
+    *,
+    classes: list[dict],
+    instances: list[dict],
+    frames: list[int],
+    blender_version: str,
+    scene: str,
+    resolution: tuple[int, int],
+) -> dict:
+    """The dataset description as a JSON-ready dict.
+
+    ``classes``: dicts with id, name and colour (0..1 floats, written as hex too);
+    ``instances``: dicts with id, object and class_id.
+    """
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "generator": f"Ground Truth for Blender {blender_version}",
+        "blender_version": blender_version,
+        "scene": scene,
+        "resolution": {"width": resolution[0], "height": resolution[1]},
+        "conventions": CONVENTIONS,
+        "classes": [
+            {
+                "id": c["id"],
+                "name": c["name"],
+                "color": [round(float(v), 6) for v in c["color"]],
+                "color_hex": colors.hex_color(c["color"]),
+            }
+            for c in sorted(classes, key=lambda c: c["id"])
+        ],
+        "instances": sorted(instances, key=lambda i: i["id"]),
+        "frames": sorted(set(frames)),
+    }
+
+
+def read(root: str) -> dict | None:
+    """The dataset.json under ``root``, or None when there is none or it is not ours."""
+    path = os.path.join(root, DATASET_FILE)
+    try:
+        with open(path, encoding="utf-8") as file:
+            data = json.load(file)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("format") == FORMAT else None
+
+
+def write(root: str, data: dict) -> str:
+    """Write ``data`` as ``root/dataset.json`` atomically; returns the path."""
+    path = os.path.join(root, DATASET_FILE)
+    atomic.atomic_write_json(path, data)
+    return path

@@ -1,0 +1,100 @@
+"""Everything that differs between the compositor APIs of Blender 4.2/4.5 and 5.0.
+
+No other module checks ``bpy.app.version``. Measured facts are in the project's
+shared notes (blender-api-facts.md).
+"""
+
+import bpy
+
+IS_5 = bpy.app.version >= (5, 0, 0)
+
+# Render Layers output sockets, by what they carry.
+RENDER_LAYER_SOCKETS = {
+    "image": "Image",
+    "depth": "Depth",
+    "object_index": "Object Index" if IS_5 else "IndexOB",
+}
+
+NEW_TREE_NAME = "Ground Truth Compositing"
+
+
+def get_tree(scene):
+    """The scene's compositor tree, or None when it has none (or nodes are off on 4.x)."""
+    if IS_5:
+        return scene.compositing_node_group
+    return scene.node_tree if scene.use_nodes else None
+
+
+def ensure_tree(scene):
+    """Return the compositor tree, creating it as Blender would. Returns (tree, created)."""
+    tree = get_tree(scene)
+    if tree is not None:
+        return tree, False
+    if IS_5:
+        tree = bpy.data.node_groups.new(NEW_TREE_NAME, "CompositorNodeTree")
+        scene.compositing_node_group = tree
+        return tree, True
+    # Switching nodes on creates Blender's default tree when the scene has none.
+    scene.use_nodes = True
+    return scene.node_tree, True
+
+
+def release_tree(scene, tree, created):
+    """Undo ``ensure_tree``: detach (5.0) or switch nodes off (4.x) a tree it created."""
+    if not created:
+        return
+    if IS_5:
+        if scene.compositing_node_group == tree:
+            scene.compositing_node_group = None
+        if tree.users == 0:
+            bpy.data.node_groups.remove(tree)
+    else:
+        scene.use_nodes = False
+
+
+def configure_file_output(node, directory, file_name, inputs, file_format, color_depth):
+    """Point a File Output node at ``directory`` and give it ``inputs`` in order.
+
+    ``inputs`` is a list of (name, kind) with kind 'RGBA' or 'FLOAT'. For a multilayer
+    EXR the names become layer names and the file is ``directory + file_name``;
+    otherwise each input writes ``directory + name`` (``file_name`` must be empty).
+    Frame numbers replace the ``#`` characters. Only differing values are written.
+    """
+    fmt = node.format
+    multilayer = file_format == "OPEN_EXR_MULTILAYER"
+    if IS_5:
+        media = "MULTI_LAYER_IMAGE" if multilayer else "IMAGE"
+        _set(fmt, "media_type", media)
+    _set(fmt, "file_format", file_format)
+    if file_format == "PNG":
+        _set(fmt, "color_mode", "RGB")
+    _set(fmt, "color_depth", color_depth)
+    if file_format.startswith("OPEN_EXR"):
+        _set(fmt, "exr_codec", "NONE")
+    if IS_5:
+        _set(node, "directory", directory)
+        _set(node, "file_name", file_name)
+        items = node.file_output_items
+        wanted = [(name, "FLOAT" if kind == "FLOAT" else "RGBA") for name, kind in inputs]
+        if [(i.name, i.socket_type) for i in items] != wanted:
+            items.clear()
+            for name, socket_type in wanted:
+                items.new(socket_type, name)
+    else:
+        _set(node, "base_path", directory + file_name)
+        slots = node.layer_slots if multilayer else node.file_slots
+        names = [s.name if multilayer else s.path for s in slots]
+        if names != [name for name, _kind in inputs]:
+            slots.clear()
+            for name, _kind in inputs:
+                slots.new(name)
+
+
+def file_output_input(node, index, name):
+    """The File Output node's input socket for the configured input ``index``/``name``."""
+    return node.inputs[name] if IS_5 else node.inputs[index]
+
+
+def _set(owner, attribute, value):
+    if getattr(owner, attribute) != value:
+        setattr(owner, attribute, value)

@@ -1,0 +1,153 @@
+"""The extension's compositor nodes: get-or-create, update in place, remove.
+
+The extension owns a few nodes, found again by name, inside a frame labelled
+"Ground Truth". The user's own nodes and links are never touched. Settings the
+setup changes outside the tree (passes, a tree created for it) are recorded in
+``scene.ground_truth`` so that ``remove_compositor`` puts them back.
+"""
+
+import json
+
+from ..core import naming
+from . import compat
+
+FRAME_NODE = "Ground Truth"
+RENDER_LAYERS_NODE = "Ground Truth Render Layers"
+RGB_NODE = "Ground Truth RGB Output"
+RAW_NODE = "Ground Truth Raw Output"
+OWNED_NODES = (RGB_NODE, RAW_NODE, RENDER_LAYERS_NODE, FRAME_NODE)
+
+# View layer passes the raw output needs.
+PASSES = ("use_pass_z", "use_pass_object_index")
+
+# Layer names inside the raw multilayer EXR.
+RAW_DEPTH = "Depth"
+RAW_INDEX = "Index"
+
+
+def output_paths(output_dir):
+    """Blender paths (may start with //) of the RGB and raw folders, with a trailing slash."""
+    root = output_dir if output_dir.endswith(("/", "\\")) else output_dir + "/"
+    return root + naming.RGB_DIR + "/", root + naming.RAW_DIR + "/"
+
+
+def has_setup(scene):
+    tree = compat.get_tree(scene)
+    return tree is not None and RAW_NODE in tree.nodes
+
+
+def setup_compositor(scene, view_layer):
+    """Add or update the extension's nodes for ``view_layer``; idempotent. Returns the tree."""
+    settings = scene.ground_truth
+    first_time = not has_setup(scene)
+    tree, created = compat.ensure_tree(scene)
+    if first_time:
+        record = {"created_tree": created, "passes": {}}
+        for attribute in PASSES:
+            if not getattr(view_layer, attribute):
+                record["passes"].setdefault(view_layer.name, []).append(attribute)
+        settings.compositor_record = json.dumps(record)
+    for attribute in PASSES:
+        if not getattr(view_layer, attribute):
+            setattr(view_layer, attribute, True)
+
+    nodes = tree.nodes
+    frame = _get_or_new(nodes, "NodeFrame", FRAME_NODE)
+    if frame.label != FRAME_NODE:
+        frame.label = FRAME_NODE
+    render_layers = _get_or_new(nodes, "CompositorNodeRLayers", RENDER_LAYERS_NODE, frame)
+    if render_layers.layer != view_layer.name:
+        render_layers.layer = view_layer.name
+    rgb = _get_or_new(nodes, "CompositorNodeOutputFile", RGB_NODE, frame)
+    raw = _get_or_new(nodes, "CompositorNodeOutputFile", RAW_NODE, frame)
+    if first_time:
+        _place(nodes, frame, render_layers, rgb, raw)
+
+    rgb_dir, raw_dir = output_paths(settings.output_dir)
+    frame_pattern = "#" * naming.FRAME_DIGITS
+    compat.configure_file_output(
+        rgb, rgb_dir, "", [(frame_pattern, "RGBA")], file_format="PNG", color_depth="8"
+    )
+    compat.configure_file_output(
+        raw,
+        raw_dir,
+        frame_pattern,
+        [(RAW_DEPTH, "FLOAT"), (RAW_INDEX, "FLOAT")],
+        file_format="OPEN_EXR_MULTILAYER",
+        color_depth="32",
+    )
+    sockets = compat.RENDER_LAYER_SOCKETS
+    _link(
+        tree,
+        render_layers.outputs[sockets["image"]],
+        compat.file_output_input(rgb, 0, frame_pattern),
+    )
+    _link(
+        tree, render_layers.outputs[sockets["depth"]], compat.file_output_input(raw, 0, RAW_DEPTH)
+    )
+    _link(
+        tree,
+        render_layers.outputs[sockets["object_index"]],
+        compat.file_output_input(raw, 1, RAW_INDEX),
+    )
+    _set_mute(rgb, not settings.output_rgb)
+    return tree
+
+
+def remove_compositor(scene):
+    """Remove the extension's nodes and undo what setup changed; returns False if none."""
+    settings = scene.ground_truth
+    tree = compat.get_tree(scene)
+    found = False
+    if tree is not None:
+        for name in OWNED_NODES:
+            node = tree.nodes.get(name)
+            if node is not None:
+                tree.nodes.remove(node)
+                found = True
+    record = json.loads(settings.compositor_record or "{}")
+    for layer_name, attributes in record.get("passes", {}).items():
+        view_layer = scene.view_layers.get(layer_name)
+        for attribute in attributes if view_layer else ():
+            setattr(view_layer, attribute, False)
+    if tree is not None:
+        compat.release_tree(scene, tree, record.get("created_tree", False))
+    settings.compositor_record = ""
+    return found
+
+
+def _get_or_new(nodes, bl_idname, name, parent=None):
+    node = nodes.get(name)
+    if node is not None and node.bl_idname != bl_idname:
+        # A user node took our name: leave it alone and use a fresh one.
+        node.name = name + " (user)"
+        node = None
+    if node is None:
+        node = nodes.new(bl_idname)
+        node.name = name
+        node.label = name
+    if parent is not None and node.parent != parent:
+        node.parent = parent
+    return node
+
+
+def _place(nodes, frame, render_layers, rgb, raw):
+    # Below the user's nodes, so that nothing of theirs is covered.
+    others = [n for n in nodes if n not in (frame, render_layers, rgb, raw)]
+    x = min((n.location.x for n in others), default=0.0)
+    y = min((n.location.y for n in others), default=0.0) - 500.0
+    render_layers.location = (x, y)
+    rgb.location = (x + 400.0, y)
+    raw.location = (x + 400.0, y - 200.0)
+
+
+def _link(tree, from_socket, to_socket):
+    for link in to_socket.links:
+        if link.from_socket == from_socket:
+            return
+    tree.links.new(from_socket, to_socket)
+
+
+def _set_mute(node, mute):
+    if node.mute != mute:
+        node.mute = mute

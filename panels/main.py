@@ -1,0 +1,126 @@
+"""Panel, sub-panels and the class list."""
+
+import bpy
+
+from ..nodes import setup
+from ..scene import classes
+
+
+class GroundTruthPanel:
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Ground Truth"
+
+
+class GROUND_TRUTH_UL_classes(bpy.types.UIList):
+    """Classes with colour swatch, ID, name and object count."""
+
+    def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index):
+        counts = classes.class_object_counts(context.scene)
+        row = layout.row(align=True)
+        swatch = row.row()
+        swatch.ui_units_x = 1.2
+        swatch.prop(item, "color", text="")
+        row.label(text=str(item.id))
+        duplicate = sum(1 for c in data.classes if c.name == item.name) > 1
+        row.prop(item, "name", text="", emboss=False, icon="ERROR" if duplicate else "NONE")
+        row.label(text=str(counts.get(item.id, 0)), icon="OBJECT_DATA")
+
+
+class VIEW3D_PT_ground_truth(GroundTruthPanel, bpy.types.Panel):
+    bl_label = "Ground Truth"
+
+    def draw(self, context):
+        layout = self.layout
+        scene = context.scene
+        settings = scene.ground_truth
+
+        row = layout.row()
+        row.template_list(
+            "GROUND_TRUTH_UL_classes",
+            "",
+            settings,
+            "classes",
+            settings,
+            "active_class_index",
+            rows=4,
+        )
+        column = row.column(align=True)
+        column.operator("ground_truth.add_class", icon="ADD", text="")
+        column.operator("ground_truth.remove_class", icon="REMOVE", text="")
+        column.separator()
+        column.operator("ground_truth.rename_class", icon="GREASEPENCIL", text="")
+        column.operator("ground_truth.select_class", icon="RESTRICT_SELECT_OFF", text="")
+
+        row = layout.row(align=True)
+        row.operator("ground_truth.assign_class", icon="CHECKMARK")
+        row.operator("ground_truth.clear_class", icon="X", text="Clear")
+        layout.operator("ground_truth.import_pass_indices", icon="IMPORT")
+        enabled = settings.preview_colors
+        layout.operator(
+            "ground_truth.preview_colors",
+            text="Hide Class Colours" if enabled else "Show Class Colours",
+            icon="COLOR",
+            depress=enabled,
+        ).enable = not enabled
+
+        ob = context.active_object
+        box = layout.box()
+        if ob is None:
+            box.label(text="No active object", icon="INFO")
+            return
+        box.label(text=ob.name, icon="OBJECT_DATA")
+        item = classes.find_class(scene, ob.ground_truth.class_id)
+        split = box.split(factor=0.4)
+        split.label(text="Class")
+        if item is not None:
+            split.label(text=f"{item.id}  {item.name}")
+        elif ob.ground_truth.class_id:
+            split.label(text=f"{ob.ground_truth.class_id} (missing)", icon="ERROR")
+        else:
+            split.label(text="Unlabelled")
+        split = box.split(factor=0.4)
+        split.label(text="Instance")
+        split.label(text=str(ob.ground_truth.instance_id or "None"))
+
+
+class VIEW3D_PT_ground_truth_output(GroundTruthPanel, bpy.types.Panel):
+    bl_label = "Output"
+    bl_parent_id = "VIEW3D_PT_ground_truth"
+
+    def draw(self, context):
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        settings = context.scene.ground_truth
+        layout.prop(settings, "output_dir", text="Folder")
+        column = layout.column(heading="Write", align=True)
+        column.prop(settings, "output_rgb")
+        column.prop(settings, "output_depth")
+        column.prop(settings, "output_class")
+        column.prop(settings, "output_instance")
+        column.prop(settings, "output_preview")
+
+
+class VIEW3D_PT_ground_truth_render(GroundTruthPanel, bpy.types.Panel):
+    bl_label = "Render"
+    bl_parent_id = "VIEW3D_PT_ground_truth"
+
+    def draw(self, context):
+        layout = self.layout
+        scene = context.scene
+        if scene.render.engine != "CYCLES":
+            layout.label(text="Renders with Cycles for the ground truth", icon="INFO")
+        column = layout.column(align=True)
+        column.scale_y = 1.4
+        column.operator("ground_truth.render", icon="RENDER_STILL").animation = False
+        row = layout.row(align=True)
+        row.operator(
+            "ground_truth.render", text="Render Animation", icon="RENDER_ANIMATION"
+        ).animation = True
+        row = layout.row(align=True)
+        if setup.has_setup(scene):
+            row.operator("ground_truth.setup_compositor", text="Update Compositor", icon="NODETREE")
+            row.operator("ground_truth.remove_compositor", text="", icon="TRASH")
+        else:
+            row.operator("ground_truth.setup_compositor", icon="NODETREE")

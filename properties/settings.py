@@ -1,0 +1,105 @@
+"""The extension's data: one property group per ID type.
+
+``Scene.ground_truth`` holds the class table and output choices,
+``Object.ground_truth`` an object's class and its managed instance ID.
+"""
+
+import bpy
+from bpy.props import (
+    BoolProperty,
+    CollectionProperty,
+    FloatVectorProperty,
+    IntProperty,
+    StringProperty,
+)
+
+from ..core.ids import MAX_ID
+
+# No update callbacks: the bpy 4.2 module crashes at exit when a property has one
+# (measured on the 4.2.23 wheel), so changes that need side effects go through operators.
+
+
+class GroundTruthClass(bpy.types.PropertyGroup):
+    """One semantic class: a stable integer ID, a name and a display colour."""
+
+    id: IntProperty(
+        name="ID",
+        description="Integer written to the class map for objects of this class",
+        min=1,
+        max=MAX_ID,
+        default=1,
+    )
+    name: StringProperty(name="Name", default="Class")
+    color: FloatVectorProperty(
+        name="Colour",
+        description="Display colour in previews and the viewport",
+        subtype="COLOR_GAMMA",
+        size=3,
+        min=0.0,
+        max=1.0,
+        default=(1.0, 1.0, 1.0),
+    )
+
+
+class GroundTruthSceneSettings(bpy.types.PropertyGroup):
+    """Class table and output choices of a scene."""
+
+    classes: CollectionProperty(type=GroundTruthClass)
+    active_class_index: IntProperty(name="Active Class", default=0, min=0)
+    output_dir: StringProperty(
+        name="Output Folder",
+        description="Folder the dataset is written to (// is relative to the .blend file)",
+        default="//ground_truth/",
+        subtype="DIR_PATH",
+    )
+    output_rgb: BoolProperty(
+        name="RGB", description="Write the rendered image as 8-bit sRGB PNG", default=True
+    )
+    output_depth: BoolProperty(
+        name="Depth",
+        description="Write planar depth in metres as a float32 OpenEXR",
+        default=True,
+    )
+    output_class: BoolProperty(
+        name="Class Map", description="Write the class map as a 16-bit PNG", default=True
+    )
+    output_instance: BoolProperty(
+        name="Instance Map", description="Write the instance map as a 16-bit PNG", default=True
+    )
+    output_preview: BoolProperty(
+        name="Preview",
+        description="Write a side-by-side preview picture for a quick visual check",
+        default=True,
+    )
+    # Set by the ground_truth.preview_colors operator, which saves and restores colours.
+    preview_colors: BoolProperty(
+        name="Class Colours",
+        description="Every object is shown in its class colour",
+        default=False,
+        options={"HIDDEN"},
+    )
+    # JSON of the viewport shading saved while the class-colour preview is on.
+    saved_shading: StringProperty(options={"HIDDEN"})
+    # JSON of what the compositor setup changed outside its own nodes, for its removal.
+    compositor_record: StringProperty(options={"HIDDEN"})
+
+
+class GroundTruthObjectSettings(bpy.types.PropertyGroup):
+    """An object's class (0 = unlabelled) and the instance ID the extension manages."""
+
+    class_id: IntProperty(
+        name="Class",
+        description="Class ID of this object (0 = unlabelled)",
+        min=0,
+        max=MAX_ID,
+        default=0,
+    )
+    instance_id: IntProperty(
+        name="Instance",
+        description="Instance ID written to the Object Index pass (0 = none)",
+        min=0,
+        max=MAX_ID,
+        default=0,
+    )
+    saved_color: FloatVectorProperty(size=4, subtype="COLOR", options={"HIDDEN"})
+    has_saved_color: BoolProperty(options={"HIDDEN"})

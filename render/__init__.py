@@ -1,0 +1,1 @@
+"""Render Ground Truth: validation, the temporary render state and the frame loop."""

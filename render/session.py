@@ -1,0 +1,73 @@
+"""The temporary render state: set what the ground truth needs, restore all of it after.
+
+``RenderSession`` is a context manager. Whatever it changes (engine, compositing,
+the compositor setup, passes, foreign pass indices, the preview colours, the
+current frame) is put back on exit, whether the render finished, failed or was
+cancelled.
+"""
+
+from ..nodes import setup
+from ..scene import classes, preview
+
+
+class RenderSession:
+    """Save the scene's render state on enter, prepare it, restore it on exit."""
+
+    def __init__(self, scene, view_layer, *, use_cycles=False):
+        self.scene = scene
+        self.view_layer = view_layer
+        self.use_cycles = use_cycles
+        self._restore = []
+
+    def __enter__(self):
+        scene = self.scene
+        render = scene.render
+        try:
+            self._save_attribute(scene, "frame_current")
+            self._save_attribute(render, "use_compositing")
+            if self.use_cycles:
+                self._save_attribute(render, "engine")
+                render.engine = "CYCLES"
+            render.use_compositing = True
+            if scene.ground_truth.preview_colors:
+                # Object colours can feed materials: render with the user's own.
+                preview.restore_colors(scene)
+                self._restore.append(lambda: preview.refresh_colors(scene))
+            self._zero_foreign_pass_indices()
+            if setup.has_setup(scene):
+                self._save_attribute(self.view_layer, "use_pass_z")
+                self._save_attribute(self.view_layer, "use_pass_object_index")
+                setup.setup_compositor(scene, self.view_layer)
+            else:
+                setup.setup_compositor(scene, self.view_layer)
+                self._restore.append(lambda: setup.remove_compositor(scene))
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        while self._restore:
+            self._restore.pop()()
+        return False
+
+    def _save_attribute(self, owner, attribute):
+        value = getattr(owner, attribute)
+
+        def restore():
+            if getattr(owner, attribute) != value:
+                if attribute == "frame_current":
+                    owner.frame_set(value)
+                else:
+                    setattr(owner, attribute, value)
+
+        self._restore.append(restore)
+
+    def _zero_foreign_pass_indices(self):
+        # Pass indices the user set by hand on unlabelled objects would show up as
+        # instances; they read 0 for the render and get their value back after.
+        for ob in self.scene.objects:
+            if classes.is_foreign_pass_index(ob) and ob.library is None:
+                value = ob.pass_index
+                ob.pass_index = 0
+                self._restore.append(lambda ob=ob, value=value: setattr(ob, "pass_index", value))

@@ -1,0 +1,76 @@
+"""Checks made before anything renders; each failure is a message for the user."""
+
+import os
+
+import bpy
+
+from ..core.errors import GroundTruthError
+from ..scene import classes
+
+SUPPORTED_ENGINE = "CYCLES"
+
+
+def resolve_output_dir(scene):
+    """The absolute output folder, refusing ``//`` paths in an unsaved file."""
+    path = scene.ground_truth.output_dir.strip()
+    if not path:
+        raise GroundTruthError("Choose an output folder in the Ground Truth panel")
+    if path.startswith("//") and not bpy.data.filepath:
+        raise GroundTruthError(
+            f"The output folder '{path}' is relative to the .blend file, which is not saved "
+            "yet: save the file or choose an absolute folder"
+        )
+    return os.path.normpath(bpy.path.abspath(path))
+
+
+def check_writable(folder):
+    """Refuse a folder that is a file or that cannot be created or written."""
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise GroundTruthError(f"The output folder '{folder}' is a file, not a folder")
+    existing = folder
+    while not os.path.exists(existing):
+        parent = os.path.dirname(existing)
+        if parent == existing:
+            break
+        existing = parent
+    if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
+        raise GroundTruthError(f"The output folder '{folder}' cannot be written (no permission)")
+
+
+def check_scene(scene, view_layer, *, use_cycles=False):
+    """Validate the scene for a ground-truth render; returns a list of warnings."""
+    camera = scene.camera
+    if camera is None:
+        raise GroundTruthError(
+            "The scene has no active camera: add one or set it in Scene > Camera"
+        )
+    if camera.type != "CAMERA":
+        raise GroundTruthError(
+            f"The scene's camera '{camera.name}' is a {camera.type.lower()}, not a camera"
+        )
+    if scene.render.engine != SUPPORTED_ENGINE and not use_cycles:
+        engine = scene.render.engine.replace("BLENDER_", "").replace("_NEXT", "").title()
+        raise GroundTruthError(
+            f"{engine} has no Object Index pass: Ground Truth renders with Cycles. "
+            "Render with Cycles for the ground truth only (your engine setting is kept)"
+        )
+    if not view_layer.use:
+        raise GroundTruthError(f"The view layer '{view_layer.name}' is disabled for rendering")
+    duplicates = classes.duplicate_class_names(scene)
+    if duplicates:
+        raise GroundTruthError(
+            f"Class names must be unique: '{duplicates[0]}' is used twice. Rename one in the list"
+        )
+    warnings = []
+    labelled = [ob for ob in scene.objects if ob.ground_truth.class_id]
+    if not labelled:
+        warnings.append("No object has a class: the class and instance maps will be all zero")
+    return warnings
+
+
+def check_frames(frames):
+    if not frames:
+        raise GroundTruthError("No frames to render")
+    negative = [f for f in frames if f < 0]
+    if negative:
+        raise GroundTruthError(f"Frame {negative[0]} is negative; dataset frames start at 0")

@@ -1,0 +1,1 @@
+"""Scene-side logic behind the operators: classes, instance IDs and the viewport preview."""

@@ -1,0 +1,80 @@
+"""Scene-building helpers for the bpy tests."""
+
+import math
+
+import bpy
+
+
+def add_camera(scene, location=(0.0, 0.0, 5.0), rotation=(0.0, 0.0, 0.0), ortho_scale=None):
+    """A camera looking along -Z from ``location`` (Blender's default orientation)."""
+    data = bpy.data.cameras.new("Camera")
+    if ortho_scale is not None:
+        data.type = "ORTHO"
+        data.ortho_scale = ortho_scale
+    camera = bpy.data.objects.new("Camera", data)
+    camera.location = location
+    camera.rotation_euler = rotation
+    scene.collection.objects.link(camera)
+    scene.camera = camera
+    return camera
+
+
+def add_box(scene, name, center, size, parent=None):
+    """An axis-aligned box mesh object."""
+    cx, cy, cz = center
+    sx, sy, sz = (s / 2.0 for s in size)
+    verts = [
+        (cx + dx * sx, cy + dy * sy, cz + dz * sz)
+        for dx in (-1, 1)
+        for dy in (-1, 1)
+        for dz in (-1, 1)
+    ]
+    faces = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
+    mesh = bpy.data.meshes.new(name)
+    mesh.from_pydata(verts, [], faces)
+    ob = bpy.data.objects.new(name, mesh)
+    scene.collection.objects.link(ob)
+    if parent is not None:
+        ob.parent = parent
+    return ob
+
+
+def add_plane(scene, name="Plane", z=0.0, half=50.0):
+    mesh = bpy.data.meshes.new(name)
+    mesh.from_pydata(
+        [(-half, -half, z), (half, -half, z), (half, half, z), (-half, half, z)], [], [(0, 1, 2, 3)]
+    )
+    ob = bpy.data.objects.new(name, mesh)
+    scene.collection.objects.link(ob)
+    return ob
+
+
+def select_only(objects):
+    view_layer = bpy.context.view_layer
+    for ob in view_layer.objects:
+        ob.select_set(False)
+    for ob in objects:
+        ob.select_set(True)
+    if objects:
+        view_layer.objects.active = objects[0]
+
+
+def new_class(name):
+    bpy.ops.ground_truth.add_class(name=name)
+    return bpy.context.scene.ground_truth.classes[-1]
+
+
+def label(objects, class_name):
+    """Assign the class named ``class_name`` (created if missing) to ``objects``."""
+    settings = bpy.context.scene.ground_truth
+    index = next((i for i, c in enumerate(settings.classes) if c.name == class_name), None)
+    if index is None:
+        new_class(class_name)
+        index = len(settings.classes) - 1
+    settings.active_class_index = index
+    select_only(objects)
+    assert bpy.ops.ground_truth.assign_class() == {"FINISHED"}
+    return settings.classes[index]
+
+
+DEG = math.pi / 180.0

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The test command: lint, the bpy-free tests, then the Blender tests on 4.2, 4.5 and 5.0.
+# Sets up its virtual environments itself (tools/venvs.sh). Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source tools/venvs.sh
+
+status=0
+lint_python=""
+for version in $GT_BPY_VERSIONS; do
+    python=$(gt_venv "$version")
+    lint_python="$python"
+done
+
+echo "== ruff =="
+"$lint_python" -m ruff check . || status=1
+"$lint_python" -m ruff format --check . || status=1
+
+echo "== bpy-free tests =="
+"$lint_python" -m pytest tests/core -q "$@" || status=1
+
+for version in $GT_BPY_VERSIONS; do
+    echo "== Blender (bpy $version) =="
+    "$(gt_venv "$version")" -m pytest tests/blender -q -p no:cacheprovider "$@" || status=1
+done
+
+if [ "$status" -eq 0 ]; then
+    echo "All tests passed on bpy $GT_BPY_VERSIONS."
+else
+    echo "Some tests FAILED (see above)." >&2
+fi
+exit "$status"
