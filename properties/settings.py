@@ -51,6 +51,7 @@ class GroundTruthSceneSettings(bpy.types.PropertyGroup):
         description="Folder the dataset is written to (// is relative to the .blend file)",
         default="//ground_truth/",
         subtype="DIR_PATH",
+        options={"PATH_SUPPORTS_BLEND_RELATIVE"},
     )
     output_rgb: BoolProperty(
         name="RGB", description="Write the rendered image as 8-bit sRGB PNG", default=True

@@ -46,7 +46,7 @@ def check_scene(scene, view_layer, *, use_cycles=False):
         )
     if camera.type != "CAMERA":
         raise GroundTruthError(
-            f"The scene's camera '{camera.name}' is a {camera.type.lower()}, not a camera"
+            f"The scene's camera '{camera.name}' is an object of type {camera.type}, not a camera"
         )
     if scene.render.engine != SUPPORTED_ENGINE and not use_cycles:
         engine = scene.render.engine.replace("BLENDER_", "").replace("_NEXT", "").title()

@@ -4,6 +4,10 @@ import math
 
 import bpy
 
+from ground_truth.nodes import compat
+
+IS_5 = bpy.app.version >= (5, 0, 0)
+
 
 def add_camera(scene, location=(0.0, 0.0, 5.0), rotation=(0.0, 0.0, 0.0), ortho_scale=None):
     """A camera looking along -Z from ``location`` (Blender's default orientation)."""
@@ -78,3 +82,46 @@ def label(objects, class_name):
 
 
 DEG = math.pi / 180.0
+
+
+def snapshot_tree(tree):
+    nodes = sorted(
+        (
+            node.name,
+            node.bl_idname,
+            tuple(round(v, 3) for v in node.location),
+            node.parent.name if node.parent else None,
+            node.mute,
+            node.label,
+        )
+        for node in tree.nodes
+    )
+    links = sorted(
+        (
+            link.from_node.name,
+            link.from_socket.identifier,
+            link.to_node.name,
+            link.to_socket.identifier,
+        )
+        for link in tree.links
+    )
+    return nodes, links
+
+
+def snapshot_scene(scene):
+    view_layer = scene.view_layers[0]
+    tree = compat.get_tree(scene)
+    return {
+        "engine": scene.render.engine,
+        "use_compositing": scene.render.use_compositing,
+        "frame": scene.frame_current,
+        "filepath": scene.render.filepath,
+        "file_format": scene.render.image_settings.file_format,
+        "passes": (view_layer.use_pass_z, view_layer.use_pass_object_index),
+        "tree": tree.name if tree else None,
+        "tree_content": snapshot_tree(tree) if tree else None,
+        "use_nodes": None if IS_5 else scene.use_nodes,
+        "pass_index": {ob.name: ob.pass_index for ob in scene.objects},
+        "class": {ob.name: ob.ground_truth.class_id for ob in scene.objects},
+        "colors": {ob.name: tuple(ob.color) for ob in scene.objects},
+    }

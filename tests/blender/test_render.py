@@ -6,9 +6,11 @@ import os
 import bpy
 import numpy as np
 import OpenEXR
-from ground_truth.core import exr, png
-from helpers import add_box, add_camera, add_plane, label
 from PIL import Image
+
+from ground_truth.core import exr, png
+
+from helpers import add_box, add_camera, add_plane, label
 
 
 def read_outputs(folder, frame):

@@ -5,6 +5,7 @@ import struct
 import numpy as np
 import OpenEXR
 import pytest
+
 from ground_truth.core.exr import exr_header, read_exr, write_exr
 
 RNG = np.random.default_rng(1234)

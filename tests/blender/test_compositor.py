@@ -1,0 +1,160 @@
+"""The compositor setup is non-destructive and every render restores the user's state."""
+
+import os
+
+import bpy
+import pytest
+
+from ground_truth.nodes import compat, setup
+from ground_truth.render import pipeline
+
+from helpers import IS_5, add_box, add_camera, add_plane, label, snapshot_scene, snapshot_tree
+
+
+def build_user_tree(scene):
+    """The user's own compositor: Render Layers -> Glare -> output, plus a Viewer."""
+    if IS_5:
+        tree = bpy.data.node_groups.new("User Compositing", "CompositorNodeTree")
+        tree.interface.new_socket("Image", in_out="OUTPUT", socket_type="NodeSocketColor")
+        scene.compositing_node_group = tree
+        output = tree.nodes.new("NodeGroupOutput")
+        output_socket = output.inputs[0]
+    else:
+        scene.use_nodes = True
+        tree = scene.node_tree
+        tree.nodes.clear()
+        output = tree.nodes.new("CompositorNodeComposite")
+        output_socket = output.inputs["Image"]
+    layers = tree.nodes.new("CompositorNodeRLayers")
+    layers.location = (-300.0, 0.0)
+    glare = tree.nodes.new("CompositorNodeGlare")
+    glare.location = (0.0, 0.0)
+    glare.name = "My Glare"
+    viewer = tree.nodes.new("CompositorNodeViewer")
+    viewer.location = (300.0, -200.0)
+    output.location = (300.0, 0.0)
+    tree.links.new(layers.outputs["Image"], glare.inputs[0])
+    tree.links.new(glare.outputs[0], output_socket)
+    tree.links.new(glare.outputs[0], viewer.inputs[0])
+    return tree
+
+
+@pytest.fixture
+def small_scene(scene, out_dir):
+    add_camera(scene, location=(0.0, 0.0, 5.0))
+    floor = add_plane(scene, "Floor")
+    box = add_box(scene, "Box", (0.0, 0.0, 0.5), (1.0, 1.0, 1.0))
+    label([box], "Box")
+    label([floor], "Floor")
+    scene.frame_start, scene.frame_end = 1, 3
+    return scene
+
+
+def test_user_tree_is_identical_after_setup_render_and_removal(small_scene, out_dir):
+    tree = build_user_tree(small_scene)
+    before = snapshot_tree(tree)
+
+    setup.setup_compositor(small_scene, small_scene.view_layers[0])
+    with_setup = snapshot_tree(tree)
+    own = {n for n, *_ in with_setup[0]} - {n for n, *_ in before[0]}
+    assert own == set(setup.OWNED_NODES)
+    user_nodes = [n for n in with_setup[0] if n[0] not in own]
+    user_links = [lk for lk in with_setup[1] if lk[0] not in own and lk[2] not in own]
+    assert (user_nodes, user_links) == (before[0], before[1])
+
+    setup.setup_compositor(small_scene, small_scene.view_layers[0])
+    assert snapshot_tree(tree) == with_setup  # setting up twice changes nothing
+
+    assert bpy.ops.ground_truth.render() == {"FINISHED"}
+    assert snapshot_tree(tree) == with_setup
+    assert (out_dir / "depth" / "000001.exr").exists()
+
+    assert bpy.ops.ground_truth.remove_compositor() == {"FINISHED"}
+    assert snapshot_tree(tree) == before
+    assert compat.get_tree(small_scene) == tree
+
+
+def test_render_without_setup_leaves_the_scene_as_it_was(small_scene, out_dir):
+    build_user_tree(small_scene)
+    before = snapshot_scene(small_scene)
+    assert bpy.ops.ground_truth.render() == {"FINISHED"}
+    assert snapshot_scene(small_scene) == before
+    # Running it again rewrites the same files and still changes nothing in the scene.
+    assert bpy.ops.ground_truth.render() == {"FINISHED"}
+    assert snapshot_scene(small_scene) == before
+
+
+def test_render_without_any_compositor_leaves_none(small_scene, out_dir):
+    before = snapshot_scene(small_scene)
+    assert before["tree"] is None or not before["use_nodes"]
+    assert bpy.ops.ground_truth.render() == {"FINISHED"}
+    assert snapshot_scene(small_scene) == before
+    assert (out_dir / "class" / "000001.png").exists()
+
+
+def test_setup_then_removal_restores_passes_and_tree(small_scene):
+    view_layer = small_scene.view_layers[0]
+    before = snapshot_scene(small_scene)
+    assert bpy.ops.ground_truth.setup_compositor() == {"FINISHED"}
+    assert view_layer.use_pass_z and view_layer.use_pass_object_index
+    assert setup.has_setup(small_scene)
+    assert bpy.ops.ground_truth.remove_compositor() == {"FINISHED"}
+    after = snapshot_scene(small_scene)
+    if not IS_5:
+        # Blender keeps the node tree it created for use_nodes; the compositor is off again.
+        before.pop("tree"), after.pop("tree")
+        before.pop("tree_content"), after.pop("tree_content")
+    assert after == before
+
+
+def test_cancelled_render_restores_settings_and_keeps_finished_frames(small_scene, out_dir):
+    small_scene.render.engine = "BLENDER_WORKBENCH"
+    small_scene.frame_current = 2
+    before = snapshot_scene(small_scene)
+    seen = []
+
+    def progress(done, total, frame):
+        seen.append(frame)
+        if done == 1:
+            raise pipeline.RenderCancelledError
+
+    report = pipeline.render_ground_truth(
+        small_scene, small_scene.view_layers[0], [1, 2, 3], use_cycles=True, progress=progress
+    )
+    assert report.cancelled and report.frames == [1] and seen == [1, 2]
+    assert snapshot_scene(small_scene) == before
+    assert sorted(os.listdir(out_dir / "depth")) == ["000001.exr"]
+
+
+def test_failed_render_restores_settings(small_scene, out_dir):
+    build_user_tree(small_scene)
+    small_scene.frame_current = 3
+    before = snapshot_scene(small_scene)
+
+    def progress(done, total, frame):
+        if done == 1:
+            raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        pipeline.render_ground_truth(
+            small_scene, small_scene.view_layers[0], [1, 2], progress=progress
+        )
+    assert snapshot_scene(small_scene) == before
+
+
+def test_saved_setup_makes_a_plain_animation_render_write_the_raw_passes(small_scene, tmp_path):
+    blend = tmp_path / "farm scene.blend"
+    small_scene.ground_truth.output_dir = "//ground truth/"
+    small_scene.frame_end = 2
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    assert bpy.ops.ground_truth.setup_compositor() == {"FINISHED"}
+    bpy.ops.wm.save_mainfile()
+
+    bpy.ops.wm.open_mainfile(filepath=str(blend))
+    scene = bpy.context.scene
+    scene.render.filepath = str(tmp_path / "plain" / "")
+    bpy.ops.render.render(animation=True)  # what `blender -b file.blend -a` does
+
+    root = tmp_path / "ground truth"
+    assert sorted(os.listdir(root / ".raw")) == ["000001.exr", "000002.exr"]
+    assert sorted(os.listdir(root / "rgb")) == ["000001.png", "000002.png"]
