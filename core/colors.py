@@ -44,6 +44,22 @@ def class_color(index: int) -> tuple[float, float, float]:
     return (r, g, b)
 
 
+def instance_color(index: int) -> tuple[float, float, float]:
+    """Return a display colour for instance ``index``, unrelated to the class palette.
+
+    Hues come from Knuth's multiplicative hash, so instance N and class N (often
+    the same small numbers) get different colours and neighbouring IDs look apart.
+    ID 0 (background) is black.
+    """
+    index = int(index)
+    if index == 0:
+        return (0.0, 0.0, 0.0)
+    hue = ((index * 2654435761) % 2**32) / 2**32
+    saturation = _SATURATIONS[(index // 3) % 3]
+    value = _VALUES[index % 3]
+    return colorsys.hsv_to_rgb(hue, saturation, value)
+
+
 def to_uint8(rgb: Sequence[float]) -> tuple[int, int, int]:
     """Convert an (r, g, b) float colour in 0..1 to 0..255 integers (clamped, rounded)."""
     r, g, b = (round(min(max(float(c), 0.0), 1.0) * 255.0) for c in rgb[:3])

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import exr, naming, png, preview
+from . import colors, exr, naming, png, preview
 from .ids import MAX_ID
 
 # Cycles writes this depth where a ray hits nothing.
@@ -116,8 +116,15 @@ def convert_frame(
             rgb = png.read_png(rgb_path)[..., :3]
         else:
             rgb = np.zeros((*labels.depth.shape, 3), dtype=np.uint8)
+        instance_colors = {i: colors.instance_color(i) for i in labels.instance_pixels}
         picture = preview.compose_preview(
-            rgb, labels.depth, labels.klass, labels.instance, class_colors, class_names
+            rgb,
+            labels.depth,
+            labels.klass,
+            labels.instance,
+            class_colors,
+            class_names,
+            instance_colors,
         )
         _write(root, "preview", frame, lambda p: png.write_png(p, picture))
     if remove_raw:

@@ -6,6 +6,7 @@ import os
 import bpy
 import numpy as np
 import OpenEXR
+import pytest
 from PIL import Image
 
 from ground_truth.core import exr, png
@@ -149,3 +150,34 @@ def test_animation_writes_every_frame_of_the_range(scene, out_dir):
     assert centre[0] > centre[1] > centre[2]  # the box rises towards the camera
     assert scene.frame_current == 1
     assert json.loads((out_dir / "dataset.json").read_text())["frames"] == [2, 4, 6]
+
+
+@pytest.mark.parametrize("view_transform", ["Standard", "AgX"])
+def test_rgb_is_the_image_blender_saves_with_the_view_transform(
+    scene, out_dir, tmp_path, view_transform
+):
+    if view_transform not in {
+        item.identifier
+        for item in scene.view_settings.bl_rna.properties["view_transform"].enum_items
+    }:
+        view_transform = "Filmic"  # 4.2 still has Filmic next to AgX
+    scene.view_settings.view_transform = view_transform
+    add_camera(scene, location=(0.0, 0.0, 5.0))
+    box = add_box(scene, "Box", (0.0, 0.0, 0.0), (2.0, 2.0, 2.0))
+    label([box], "Box")
+    world = bpy.data.worlds.new("World")
+    world.color = (0.3, 0.5, 0.8)
+    scene.world = world
+    scene.render.image_settings.file_format = "PNG"
+    scene.render.image_settings.color_mode = "RGB"
+    scene.render.image_settings.color_depth = "8"
+    scene.render.filepath = str(tmp_path / "plain.png")
+    bpy.ops.render.render(write_still=True)
+
+    assert bpy.ops.ground_truth.render() == {"FINISHED"}
+
+    ours = png.read_png(out_dir / "rgb" / "000001.png")
+    plain = png.read_png(tmp_path / "plain.png")
+    assert ours.shape == plain.shape == (24, 32, 3)
+    assert ours.std() > 0
+    np.testing.assert_array_equal(ours, plain)

@@ -4,6 +4,7 @@ import json
 import os
 
 import pytest
+
 from ground_truth.core.atomic import atomic_open, atomic_write_bytes, atomic_write_json
 
 

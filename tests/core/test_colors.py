@@ -4,6 +4,7 @@ import itertools
 
 import numpy as np
 import pytest
+
 from ground_truth.core.colors import (
     class_color,
     depth_colormap,

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from ground_truth.core.colors import class_color, to_uint8
 from ground_truth.core.font import draw_text, text_mask, text_size
 from ground_truth.core.preview import compose_preview, text_scale

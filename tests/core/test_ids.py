@@ -1,6 +1,7 @@
 """Tests for core.ids."""
 
 import pytest
+
 from ground_truth.core.ids import (
     MAX_ID,
     IdSpaceFull,

@@ -3,6 +3,7 @@
 import os
 
 import pytest
+
 from ground_truth.core.naming import (
     CLASS_DIR,
     DEPTH_DIR,

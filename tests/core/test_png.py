@@ -4,8 +4,9 @@ import io
 
 import numpy as np
 import pytest
-from ground_truth.core.png import FILTERS, decode_png, encode_png, read_png, write_png
 from PIL import Image
+
+from ground_truth.core.png import FILTERS, decode_png, encode_png, read_png, write_png
 
 RNG = np.random.default_rng(99)
 
