@@ -8,7 +8,7 @@ imported as ``ground_truth.core`` outside Blender.
 import importlib
 
 # Registration order: properties first (operators and panels use them), panels last.
-_SUBPACKAGES = ("properties", "nodes", "operators", "panels")
+_SUBPACKAGES = ("properties", "nodes", "operators", "panels", "commands")
 
 
 def _modules():

@@ -51,6 +51,7 @@ def build(
     blender_version: str,
     scene: str,
     resolution: tuple[int, int],
+    blend_file: str = "",
 ) -> dict:
     """The dataset description as a JSON-ready dict.
 
@@ -62,6 +63,7 @@ def build(
         "format_version": FORMAT_VERSION,
         "generator": f"Ground Truth for Blender {blender_version}",
         "blender_version": blender_version,
+        "blend_file": blend_file,
         "scene": scene,
         "resolution": {"width": resolution[0], "height": resolution[1]},
         "conventions": CONVENTIONS,
@@ -77,6 +79,34 @@ def build(
         "instances": sorted(instances, key=lambda i: i["id"]),
         "frames": sorted(set(frames)),
     }
+
+
+def mismatch(existing: dict, current: dict) -> str | None:
+    """Why ``existing`` (a dataset.json) cannot take frames of ``current``, or None.
+
+    Frames of one dataset must come from the same scene, at the same resolution,
+    with the same class table and the same object behind every instance ID.
+    """
+    for key, what in (("blend_file", "file"), ("scene", "scene"), ("resolution", "resolution")):
+        if existing.get(key) != current.get(key):
+            return f"{what} {existing.get(key)!r}, not {current.get(key)!r}"
+    old_classes = {c["id"]: c["name"] for c in existing.get("classes", [])}
+    new_classes = {c["id"]: c["name"] for c in current.get("classes", [])}
+    for class_id in sorted(old_classes.keys() & new_classes.keys()):
+        if old_classes[class_id] != new_classes[class_id]:
+            return (
+                f"class {class_id} is {old_classes[class_id]!r} there, "
+                f"{new_classes[class_id]!r} here"
+            )
+    old_objects = {i["id"]: i["object"] for i in existing.get("instances", [])}
+    new_objects = {i["id"]: i["object"] for i in current.get("instances", [])}
+    for instance_id in sorted(old_objects.keys() & new_objects.keys()):
+        if old_objects[instance_id] != new_objects[instance_id]:
+            return (
+                f"instance {instance_id} is {old_objects[instance_id]!r} there, "
+                f"{new_objects[instance_id]!r} here"
+            )
+    return None
 
 
 def read(root: str) -> dict | None:

@@ -47,6 +47,20 @@ def raw_channels(channels: dict[str, np.ndarray], layer: str) -> np.ndarray:
     raise ValueError(f"The raw EXR has no '{layer}' pass (channels: {sorted(channels)})")
 
 
+def frame_complete(root: str, frame: int, kinds: list[str]) -> bool:
+    """True when every file of ``kinds`` for ``frame`` exists and its header reads back."""
+    for kind in kinds:
+        path = naming.frame_path(root, kind, frame)
+        try:
+            if path.endswith(".exr"):
+                exr.read_exr(path)  # decodes every chunk: a truncated file fails
+            else:
+                png.png_size(path)
+        except (OSError, ValueError):
+            return False
+    return True
+
+
 def raw_frame_path(root: str, frame: int) -> str:
     """Where the compositor's raw output for ``frame`` lies under the dataset ``root``."""
     return os.path.join(root, naming.RAW_DIR, naming.frame_stem(frame) + ".exr")

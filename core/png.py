@@ -249,6 +249,27 @@ def decode_png(data: bytes) -> np.ndarray:
     return out.reshape(height, width, channels)
 
 
+def png_size(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """Return (width, height) of a PNG file whose header and end marker are intact.
+
+    Cheap completeness check for resuming: reads the signature, the IHDR chunk and
+    the last 12 bytes (the IEND chunk) only. Raises ValueError otherwise.
+    """
+    with open(path, "rb") as file:
+        head = file.read(24)
+        file.seek(0, os.SEEK_END)
+        if file.tell() < 57:
+            raise ValueError(f"{os.fspath(path)!r} is too short to be a PNG")
+        file.seek(-12, os.SEEK_END)
+        tail = file.read(12)
+    if head[:8] != PNG_SIGNATURE or head[12:16] != b"IHDR":
+        raise ValueError(f"{os.fspath(path)!r} is not a PNG file")
+    if tail[4:8] != b"IEND":
+        raise ValueError(f"{os.fspath(path)!r} is truncated (no IEND chunk)")
+    width, height = struct.unpack(">II", head[16:24])
+    return width, height
+
+
 def read_png(path: str | os.PathLike[str]) -> np.ndarray:
     """Read a non-interlaced 8- or 16-bit PNG file.
 

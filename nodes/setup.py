@@ -36,8 +36,11 @@ def has_setup(scene):
     return tree is not None and RAW_NODE in tree.nodes
 
 
-def setup_compositor(scene, view_layer):
-    """Add or update the extension's nodes for ``view_layer``; idempotent. Returns the tree."""
+def setup_compositor(scene, view_layer, *, rgb=None):
+    """Add or update the extension's nodes for ``view_layer``; idempotent. Returns the tree.
+
+    ``rgb`` overrides the scene's choice of writing the RGB image (labels-only renders).
+    """
     settings = scene.ground_truth
     first_time = not has_setup(scene)
     tree, created = compat.ensure_tree(scene)
@@ -58,15 +61,15 @@ def setup_compositor(scene, view_layer):
     render_layers = _get_or_new(nodes, "CompositorNodeRLayers", RENDER_LAYERS_NODE, frame)
     if render_layers.layer != view_layer.name:
         render_layers.layer = view_layer.name
-    rgb = _get_or_new(nodes, "CompositorNodeOutputFile", RGB_NODE, frame)
+    rgb_node = _get_or_new(nodes, "CompositorNodeOutputFile", RGB_NODE, frame)
     raw = _get_or_new(nodes, "CompositorNodeOutputFile", RAW_NODE, frame)
     if first_time:
-        _place(nodes, frame, render_layers, rgb, raw)
+        _place(nodes, frame, render_layers, rgb_node, raw)
 
     rgb_dir, raw_dir = output_paths(settings.output_dir)
     frame_pattern = "#" * naming.FRAME_DIGITS
     compat.configure_file_output(
-        rgb, rgb_dir, "", [(frame_pattern, "RGBA")], file_format="PNG", color_depth="8"
+        rgb_node, rgb_dir, "", [(frame_pattern, "RGBA")], file_format="PNG", color_depth="8"
     )
     compat.configure_file_output(
         raw,
@@ -80,7 +83,7 @@ def setup_compositor(scene, view_layer):
     _link(
         tree,
         render_layers.outputs[sockets["image"]],
-        compat.file_output_input(rgb, 0, frame_pattern),
+        compat.file_output_input(rgb_node, 0, frame_pattern),
     )
     _link(
         tree, render_layers.outputs[sockets["depth"]], compat.file_output_input(raw, 0, RAW_DEPTH)
@@ -90,7 +93,7 @@ def setup_compositor(scene, view_layer):
         render_layers.outputs[sockets["object_index"]],
         compat.file_output_input(raw, 1, RAW_INDEX),
     )
-    _set_mute(rgb, not settings.output_rgb)
+    _set_mute(rgb_node, not (settings.output_rgb if rgb is None else rgb))
     return tree
 
 

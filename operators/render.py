@@ -24,7 +24,8 @@ class GROUND_TRUTH_OT_render(bpy.types.Operator):
     bl_options = {"REGISTER"}
 
     animation: BoolProperty(
-        name="Animation", description="Render the scene's frame range instead of the current frame"
+        name="Animation",
+        description="Render the frame range set in the panel instead of the current frame",
     )
     use_cycles: BoolProperty(
         name="Use Cycles",
@@ -33,6 +34,24 @@ class GROUND_TRUTH_OT_render(bpy.types.Operator):
     )
 
     poll = classmethod(_poll_camera)
+
+    _timer = None
+    _job = None
+    _steps = None
+
+    def _create_job(self, context):
+        scene = context.scene
+        settings = scene.ground_truth
+        view_layer = pipeline.render_view_layer(context.view_layer, scene)
+        frames = settings_frames(scene) if self.animation else [scene.frame_current]
+        return pipeline.RenderJob(
+            scene,
+            view_layer,
+            frames,
+            use_cycles=self.use_cycles,
+            overwrite=settings.overwrite,
+            labels_only=settings.labels_only,
+        )
 
     def invoke(self, context, event):
         engine = context.scene.render.engine
@@ -47,38 +66,81 @@ class GROUND_TRUTH_OT_render(bpy.types.Operator):
                 "Your engine setting is kept.",
                 confirm_text="Render with Cycles",
             )
-        return self.execute(context)
-
-    def execute(self, context):
-        scene = context.scene
-        view_layer = pipeline.render_view_layer(context.view_layer, scene)
-        if self.animation:
-            frames = list(range(scene.frame_start, scene.frame_end + 1, scene.frame_step))
-        else:
-            frames = [scene.frame_current]
-        window_manager = context.window_manager
-
-        def progress(done, total, frame):
-            if done == 0:
-                window_manager.progress_begin(0, total)
-            window_manager.progress_update(done)
-
+        if context.window is None:
+            return self.execute(context)
         try:
-            report = pipeline.render_ground_truth(
-                scene, view_layer, frames, use_cycles=self.use_cycles, progress=progress
-            )
+            self._job = self._create_job(context)
         except GroundTruthError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
-        finally:
-            window_manager.progress_end()
+        self._steps = self._job.steps()
+        window_manager = context.window_manager
+        window_manager.progress_begin(0, max(len(self._job.todo), 1))
+        self._timer = window_manager.event_timer_add(0.05, window=context.window)
+        window_manager.modal_handler_add(self)
+        context.workspace.status_text_set("Ground Truth: starting (Esc cancels after a frame)")
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if event.type == "ESC":
+            self._job.report.cancelled = True
+            return self._finish(context)
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        try:
+            done, total, frame = next(self._steps)
+        except StopIteration:
+            return self._finish(context)
+        except GroundTruthError as error:
+            self.report({"ERROR"}, str(error))
+            return self._finish(context)
+        context.window_manager.progress_update(done)
+        left = self._job.seconds_left()
+        eta = f", about {left:.0f} s left" if left is not None else ""
+        context.workspace.status_text_set(
+            f"Ground Truth: frame {frame} ({done + 1} of {total}){eta}. Esc cancels after it"
+        )
+        return {"RUNNING_MODAL"}
+
+    def _finish(self, context):
+        # Closing the generator ends the render session, which restores the scene.
+        self._steps.close()
+        window_manager = context.window_manager
+        window_manager.event_timer_remove(self._timer)
+        window_manager.progress_end()
+        context.workspace.status_text_set(None)
+        self._report_done(self._job.report)
+        return {"CANCELLED"} if self._job.report.cancelled else {"FINISHED"}
+
+    def execute(self, context):
+        try:
+            report = self._create_job(context).run()
+        except GroundTruthError as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        self._report_done(report)
+        return {"FINISHED"}
+
+    def _report_done(self, report):
         for warning in report.warnings:
             self.report({"WARNING"}, warning)
+        skipped = f"; {len(report.skipped)} already complete" if report.skipped else ""
+        state = "Cancelled after" if report.cancelled else "Wrote"
         self.report(
             {"INFO"},
-            f"Wrote {len(report.frames)} frame(s) to {report.output_dir} in {report.seconds:.1f} s",
+            f"{state} {len(report.frames)} frame(s) to {report.output_dir} "
+            f"in {report.seconds:.1f} s{skipped}",
         )
-        return {"FINISHED"}
+
+
+def settings_frames(scene):
+    """The frames the panel's range asks for: the scene's range or the panel's own."""
+    settings = scene.ground_truth
+    if settings.use_scene_range:
+        return pipeline.scene_frames(scene)
+    if settings.frame_end < settings.frame_start:
+        raise GroundTruthError("The frame range ends before it starts")
+    return list(range(settings.frame_start, settings.frame_end + 1, settings.frame_step))
 
 
 class GROUND_TRUTH_OT_setup_compositor(bpy.types.Operator):

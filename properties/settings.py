@@ -18,6 +18,14 @@ from ..core.ids import MAX_ID
 # No update callbacks: the bpy 4.2 module crashes at exit when a property has one
 # (measured on the 4.2.23 wheel), so changes that need side effects go through operators.
 
+# Blender 4.5 added the option that lets the file browser keep a folder relative to the
+# .blend file; 4.2 refuses to register a property with an option it does not know.
+_RELATIVE_PATH_OPTIONS = (
+    {"PATH_SUPPORTS_BLEND_RELATIVE"}
+    if "is_path_supports_blend_relative" in bpy.types.Property.bl_rna.properties
+    else set()
+)
+
 
 class GroundTruthClass(bpy.types.PropertyGroup):
     """One semantic class: a stable integer ID, a name and a display colour."""
@@ -51,7 +59,7 @@ class GroundTruthSceneSettings(bpy.types.PropertyGroup):
         description="Folder the dataset is written to (// is relative to the .blend file)",
         default="//ground_truth/",
         subtype="DIR_PATH",
-        options={"PATH_SUPPORTS_BLEND_RELATIVE"},
+        options=_RELATIVE_PATH_OPTIONS,
     )
     output_rgb: BoolProperty(
         name="RGB", description="Write the rendered image as 8-bit sRGB PNG", default=True
@@ -71,6 +79,25 @@ class GroundTruthSceneSettings(bpy.types.PropertyGroup):
         name="Preview",
         description="Write a side-by-side preview picture for a quick visual check",
         default=True,
+    )
+    use_scene_range: BoolProperty(
+        name="Scene Range",
+        description="Render the scene's frame range (otherwise the range below)",
+        default=True,
+    )
+    frame_start: IntProperty(name="Start", description="First frame", default=1, min=0)
+    frame_end: IntProperty(name="End", description="Last frame", default=250, min=0)
+    frame_step: IntProperty(name="Step", description="Render every n-th frame", default=1, min=1)
+    overwrite: BoolProperty(
+        name="Overwrite",
+        description="Render frames again even when their files are already complete",
+        default=False,
+    )
+    labels_only: BoolProperty(
+        name="Labels Only",
+        description="Depth, class and instance maps only: one sample, no light bounces, "
+        "no RGB image. Much faster",
+        default=False,
     )
     # Set by the ground_truth.preview_colors operator, which saves and restores colours.
     preview_colors: BoolProperty(

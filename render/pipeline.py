@@ -1,4 +1,9 @@
-"""The frame loop of Render Ground Truth: one Cycles render per frame, then labels."""
+"""The frame loop of Render Ground Truth: one Cycles render per frame, then labels.
+
+``RenderJob`` validates everything when it is created (nothing changes on bad
+input), then ``steps()`` renders one frame per iteration so that the UI can show
+progress and cancel between frames; ``run()`` drains it for scripts and tests.
+"""
 
 import os
 import time
@@ -6,11 +11,12 @@ from dataclasses import dataclass, field
 
 import bpy
 
-from ..core import dataset, frames
+from ..core import frames, naming
 from ..core.errors import GroundTruthError
 from ..scene import classes
 from . import validate
 from .session import RenderSession
+from .writer import DatasetWriter
 
 
 class RenderCancelledError(Exception):
@@ -21,6 +27,7 @@ class RenderCancelledError(Exception):
 class RenderReport:
     output_dir: str
     frames: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     seconds: float = 0.0
     cancelled: bool = False
@@ -33,78 +40,116 @@ def render_view_layer(context_view_layer, scene):
     return scene.view_layers[0]
 
 
-def prepare(scene, view_layer, frame_list, *, use_cycles=False):
-    """Validate everything before anything renders; returns (output folder, warnings)."""
-    output_dir = validate.resolve_output_dir(scene)
-    validate.check_writable(output_dir)
-    warnings = validate.check_scene(scene, view_layer, use_cycles=use_cycles)
-    validate.check_frames(frame_list)
-    return output_dir, warnings
+def scene_frames(scene):
+    """The frames of the scene's own range (start, end, step)."""
+    return list(range(scene.frame_start, scene.frame_end + 1, scene.frame_step))
 
 
-def render_ground_truth(scene, view_layer, frame_list, *, use_cycles=False, progress=None):
-    """Render ``frame_list`` and write the dataset; returns a ``RenderReport``.
+class RenderJob:
+    """One Render Ground Truth run over a list of frames."""
 
-    ``progress(done, total, frame)`` is called before each frame and may raise
-    ``RenderCancelledError``; the frames already written stay valid.
-    """
-    output_dir, warnings = prepare(scene, view_layer, frame_list, use_cycles=use_cycles)
-    report = RenderReport(output_dir=output_dir, warnings=warnings)
-    instances = classes.sync_instance_ids(scene)
-    settings = scene.ground_truth
-    lookup = frames.class_lookup({iid: cid for iid, (_name, cid) in instances.items()})
-    class_colors = {c.id: tuple(c.color) for c in settings.classes}
-    class_names = {c.id: c.name for c in settings.classes}
-    unit_scale = scene.unit_settings.scale_length
-    previous = dataset.read(output_dir)
-    done = list(previous["frames"]) if previous else []
-    start = time.perf_counter()
-    os.makedirs(output_dir, exist_ok=True)
-    with RenderSession(scene, view_layer, use_cycles=use_cycles):
-        for position, frame in enumerate(frame_list):
-            if progress is not None:
-                try:
-                    progress(position, len(frame_list), frame)
-                except RenderCancelledError:
-                    report.cancelled = True
-                    break
-            scene.frame_set(frame)
-            result = bpy.ops.render.render(write_still=False, layer=view_layer.name)
-            if "FINISHED" not in result:
-                raise GroundTruthError(f"Blender did not finish rendering frame {frame}")
-            frames.convert_frame(
-                output_dir,
-                frame,
-                unit_scale=unit_scale,
-                lookup=lookup,
-                class_colors=class_colors,
-                class_names=class_names,
-                write_depth=settings.output_depth,
-                write_class=settings.output_class,
-                write_instance=settings.output_instance,
-                write_preview=settings.output_preview,
-            )
-            done.append(frame)
-            report.frames.append(frame)
-            _write_dataset(scene, output_dir, instances, done)
-    report.seconds = time.perf_counter() - start
-    return report
+    def __init__(
+        self,
+        scene,
+        view_layer,
+        frame_list,
+        *,
+        use_cycles=False,
+        overwrite=False,
+        labels_only=False,
+        samples=None,
+    ):
+        self.scene = scene
+        self.view_layer = view_layer
+        self.use_cycles = use_cycles
+        self.labels_only = labels_only
+        self.samples = samples
+        output_dir = validate.resolve_output_dir(scene)
+        validate.check_writable(output_dir)
+        warnings = validate.check_scene(scene, view_layer, use_cycles=use_cycles)
+        validate.check_frames(frame_list)
+        if samples is not None and samples < 1:
+            raise GroundTruthError("Samples must be at least 1")
+        self.report = RenderReport(output_dir=output_dir, warnings=warnings)
+        self.writer = DatasetWriter(scene, output_dir, classes.planned_instances(scene))
+        done = set(self.writer.check_compatible())
+        kinds = self._kinds()
+        self.todo = []
+        for frame in dict.fromkeys(frame_list):
+            if not overwrite and frame in done and frames.frame_complete(output_dir, frame, kinds):
+                self.report.skipped.append(frame)
+            else:
+                self.todo.append(frame)
+        self._done = sorted(done)
+        self._started = None
+
+    def _kinds(self):
+        settings = self.scene.ground_truth
+        wanted = {
+            naming.RGB_DIR: settings.output_rgb and not self.labels_only,
+            naming.DEPTH_DIR: settings.output_depth,
+            naming.CLASS_DIR: settings.output_class,
+            naming.INSTANCE_DIR: settings.output_instance,
+            naming.PREVIEW_DIR: settings.output_preview,
+        }
+        return [kind for kind, on in wanted.items() if on]
+
+    def seconds_left(self):
+        """Estimated seconds until the last frame is written, None before the first."""
+        finished = len(self.report.frames)
+        if not finished or self._started is None:
+            return None
+        per_frame = (time.perf_counter() - self._started) / finished
+        return per_frame * (len(self.todo) - finished)
+
+    def steps(self):
+        """Render frame by frame; yields (done, total, frame) before each frame.
+
+        Closing the generator stops after the current frame: the session restores
+        the scene, and every finished frame is complete and listed in dataset.json.
+        """
+        scene = self.scene
+        output_dir = self.report.output_dir
+        self._started = time.perf_counter()
+        if not self.todo:
+            return
+        os.makedirs(output_dir, exist_ok=True)
+        classes.sync_instance_ids(scene)
+        with RenderSession(
+            scene,
+            self.view_layer,
+            use_cycles=self.use_cycles,
+            labels_only=self.labels_only,
+            samples=self.samples,
+        ):
+            for position, frame in enumerate(self.todo):
+                yield position, len(self.todo), frame
+                scene.frame_set(frame)
+                result = bpy.ops.render.render(write_still=False, layer=self.view_layer.name)
+                if "FINISHED" not in result:
+                    raise GroundTruthError(f"Blender did not finish rendering frame {frame}")
+                self.writer.convert(frame)
+                self._done.append(frame)
+                self.report.frames.append(frame)
+                self.writer.write_dataset(self._done)
+                self.report.seconds = time.perf_counter() - self._started
+
+    def run(self, progress=None):
+        """Render every frame; ``progress(done, total, frame)`` may raise RenderCancelledError."""
+        steps = self.steps()
+        try:
+            for done, total, frame in steps:
+                if progress is not None:
+                    try:
+                        progress(done, total, frame)
+                    except RenderCancelledError:
+                        self.report.cancelled = True
+                        break
+        finally:
+            steps.close()
+        return self.report
 
 
-def _write_dataset(scene, output_dir, instances, done):
-    render = scene.render
-    scale = render.resolution_percentage / 100.0
-    data = dataset.build(
-        classes=[
-            {"id": c.id, "name": c.name, "color": tuple(c.color)}
-            for c in scene.ground_truth.classes
-        ],
-        instances=[
-            {"id": iid, "object": name, "class_id": cid} for iid, (name, cid) in instances.items()
-        ],
-        frames=done,
-        blender_version=bpy.app.version_string,
-        scene=scene.name,
-        resolution=(int(render.resolution_x * scale), int(render.resolution_y * scale)),
-    )
-    dataset.write(output_dir, data)
+def render_ground_truth(scene, view_layer, frame_list, *, progress=None, **options):
+    """Validate, render ``frame_list`` and write the dataset; returns a ``RenderReport``."""
+    return RenderJob(scene, view_layer, frame_list, **options).run(progress)

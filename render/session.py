@@ -13,10 +13,12 @@ from ..scene import classes, preview
 class RenderSession:
     """Save the scene's render state on enter, prepare it, restore it on exit."""
 
-    def __init__(self, scene, view_layer, *, use_cycles=False):
+    def __init__(self, scene, view_layer, *, use_cycles=False, labels_only=False, samples=None):
         self.scene = scene
         self.view_layer = view_layer
         self.use_cycles = use_cycles
+        self.labels_only = labels_only
+        self.samples = samples
         self._restore = []
 
     def __enter__(self):
@@ -29,17 +31,21 @@ class RenderSession:
                 self._save_attribute(render, "engine")
                 render.engine = "CYCLES"
             render.use_compositing = True
+            self._set_cycles()
             if scene.ground_truth.preview_colors:
                 # Object colours can feed materials: render with the user's own.
                 preview.restore_colors(scene)
                 self._restore.append(lambda: preview.refresh_colors(scene))
             self._zero_foreign_pass_indices()
+            rgb = False if self.labels_only else None
             if setup.has_setup(scene):
                 self._save_attribute(self.view_layer, "use_pass_z")
                 self._save_attribute(self.view_layer, "use_pass_object_index")
-                setup.setup_compositor(scene, self.view_layer)
+                # The saved setup goes back to the scene's own output choices after.
+                self._restore.append(lambda: setup.setup_compositor(scene, self.view_layer))
+                setup.setup_compositor(scene, self.view_layer, rgb=rgb)
             else:
-                setup.setup_compositor(scene, self.view_layer)
+                setup.setup_compositor(scene, self.view_layer, rgb=rgb)
                 self._restore.append(lambda: setup.remove_compositor(scene))
         except BaseException:
             self.__exit__(None, None, None)
@@ -50,6 +56,19 @@ class RenderSession:
         while self._restore:
             self._restore.pop()()
         return False
+
+    def _set_cycles(self):
+        cycles = self.scene.cycles
+        wanted = {}
+        if self.samples is not None:
+            wanted["samples"] = self.samples
+        if self.labels_only:
+            # Labels come from the first sample of the camera rays: one sample and no
+            # bounces give the same depth and IDs at a fraction of the cost.
+            wanted.update(samples=1, max_bounces=0, use_denoising=False)
+        for attribute, value in wanted.items():
+            self._save_attribute(cycles, attribute)
+            setattr(cycles, attribute, value)
 
     def _save_attribute(self, owner, attribute):
         value = getattr(owner, attribute)

@@ -146,15 +146,7 @@ def is_foreign_pass_index(ob):
     return settings.class_id == 0 and ob.pass_index > 0 and ob.pass_index != settings.instance_id
 
 
-def sync_instance_ids(scene):
-    """Give every labelled object its own instance ID and mirror it to ``pass_index``.
-
-    IDs already held are kept, so labelling a new object never renumbers the others.
-    Unlabelled children of a labelled object take its ID. Pass indices a user set by
-    hand on unlabelled objects are left alone. Only values that differ are written,
-    so syncing twice changes nothing. Returns ``{instance_id: (object name, class_id)}``
-    for the labelled objects.
-    """
+def _instance_plan(scene):
     objects = list(scene.objects)
     entries = [
         ObjectEntry(
@@ -169,16 +161,41 @@ def sync_instance_ids(scene):
         plan = plan_instance_ids(entries)
     except IdSpaceFull as error:
         raise GroundTruthError(str(error)) from None
-    instances = {}
-    for ob, entry in zip(objects, entries, strict=True):
+    return objects, entries, plan
+
+
+def planned_instances(scene):
+    """The instance table a render would use, without changing anything.
+
+    A list of ``{"id", "object", "class_id"}`` for the labelled objects, by ID.
+    """
+    _objects, entries, plan = _instance_plan(scene)
+    table = [
+        {"id": plan[entry.name], "object": entry.name, "class_id": entry.class_id}
+        for entry in entries
+        if entry.class_id and plan[entry.name]
+    ]
+    return sorted(table, key=lambda item: item["id"])
+
+
+def sync_instance_ids(scene):
+    """Give every labelled object its own instance ID and mirror it to ``pass_index``.
+
+    IDs already held are kept, so labelling a new object never renumbers the others.
+    Unlabelled children of a labelled object take its ID. Pass indices a user set by
+    hand on unlabelled objects are left alone. Only values that differ are written,
+    so syncing twice changes nothing.
+    """
+    objects, _entries, plan = _instance_plan(scene)
+    for ob in objects:
         settings = ob.ground_truth
         new_id = plan[ob.name]
         old_id = settings.instance_id
         if new_id == old_id and (new_id == 0 or ob.pass_index == new_id):
-            pass
-        elif not _is_editable(ob):
             continue
-        elif new_id:
+        if not _is_editable(ob):
+            continue
+        if new_id:
             settings.instance_id = new_id
             ob.pass_index = new_id
         else:
@@ -186,9 +203,6 @@ def sync_instance_ids(scene):
             if ob.pass_index == old_id:
                 ob.pass_index = 0
             settings.instance_id = 0
-        if entry.class_id and new_id:
-            instances[new_id] = (ob.name, entry.class_id)
-    return instances
 
 
 def _valid_class(scene, class_id):

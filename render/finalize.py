@@ -1,0 +1,60 @@
+"""Finalize a dataset folder whose raw passes were rendered elsewhere (a farm running
+the saved compositor setup): convert them into label files and write dataset.json."""
+
+import os
+from dataclasses import dataclass, field
+
+from ..core import frames, naming
+from ..core.errors import GroundTruthError
+from ..scene import classes
+from .writer import DatasetWriter
+
+
+@dataclass
+class FinalizeReport:
+    converted: list = field(default_factory=list)
+    frames: list = field(default_factory=list)
+
+
+def raw_frames(output_dir):
+    """Frame numbers of the raw EXR files waiting in ``output_dir``."""
+    folder = os.path.join(output_dir, naming.RAW_DIR)
+    if not os.path.isdir(folder):
+        return []
+    found = []
+    for name in os.listdir(folder):
+        stem, ext = os.path.splitext(name)
+        if ext == ".exr" and stem.isdigit():
+            found.append(int(stem))
+    return sorted(found)
+
+
+def finalize(scene, output_dir):
+    """Convert every raw frame in ``output_dir`` and list all complete frames."""
+    if not os.path.isdir(output_dir):
+        raise GroundTruthError(f"There is no dataset folder {output_dir}")
+    writer = DatasetWriter(scene, output_dir, classes.planned_instances(scene))
+    listed = writer.check_compatible()
+    pending = raw_frames(output_dir)
+    if not pending and not listed:
+        raise GroundTruthError(
+            f"{output_dir} has no raw frames ({naming.RAW_DIR}/NNNNNN.exr) to finalize: "
+            "render with the saved compositor setup first"
+        )
+    report = FinalizeReport()
+    current = scene.frame_current
+    try:
+        for frame in pending:
+            scene.frame_set(frame)
+            writer.convert(frame)
+            report.converted.append(frame)
+    finally:
+        scene.frame_set(current)
+    kinds = [naming.CLASS_DIR, naming.INSTANCE_DIR]
+    report.frames = sorted(
+        f
+        for f in set(listed) | set(report.converted)
+        if frames.frame_complete(output_dir, f, kinds)
+    )
+    writer.write_dataset(report.frames)
+    return report
