@@ -91,11 +91,10 @@ def labels_from_raw(
     instance = index.astype(np.uint16)
     instance[background] = 0
     klass = lookup[instance]
-    ids, counts = np.unique(instance, return_counts=True)
-    pixels = {int(i): int(c) for i, c in zip(ids, counts, strict=True) if i}
-    return FrameLabels(
-        depth=depth.astype(np.float32), instance=instance, klass=klass, instance_pixels=pixels
-    )
+    counts = np.bincount(instance.ravel(), minlength=1)
+    ids = np.flatnonzero(counts)
+    pixels = {int(i): int(counts[i]) for i in ids if i}
+    return FrameLabels(depth=depth, instance=instance, klass=klass, instance_pixels=pixels)
 
 
 def convert_frame(
@@ -119,11 +118,11 @@ def convert_frame(
         raw_channels(channels, "Depth"), raw_channels(channels, "Index"), unit_scale, lookup
     )
     if write_depth:
-        _write(root, "depth", frame, lambda p: exr.write_exr(p, {"Y": labels.depth}))
+        _write(root, "depth", frame, lambda p: exr.write_exr(p, {"Y": labels.depth}, zlib_level=1))
     if write_class:
-        _write(root, "class", frame, lambda p: png.write_png(p, labels.klass))
+        _write(root, "class", frame, lambda p: png.write_png(p, labels.klass, filter="up"))
     if write_instance:
-        _write(root, "instance", frame, lambda p: png.write_png(p, labels.instance))
+        _write(root, "instance", frame, lambda p: png.write_png(p, labels.instance, filter="up"))
     if write_preview:
         rgb_path = naming.frame_path(root, "rgb", frame)
         if os.path.exists(rgb_path):
@@ -140,7 +139,9 @@ def convert_frame(
             class_names,
             instance_colors,
         )
-        _write(root, "preview", frame, lambda p: png.write_png(p, picture))
+        _write(
+            root, "preview", frame, lambda p: png.write_png(p, picture, compression=3, filter="up")
+        )
     if remove_raw:
         os.remove(raw_path)
     return labels

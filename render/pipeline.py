@@ -13,6 +13,7 @@ import bpy
 
 from ..core import frames, naming
 from ..core.errors import GroundTruthError
+from ..core.worker import BackgroundWorker
 from ..scene import classes
 from . import validate
 from .session import RenderSession
@@ -115,24 +116,34 @@ class RenderJob:
             return
         os.makedirs(output_dir, exist_ok=True)
         classes.sync_instance_ids(scene)
-        with RenderSession(
-            scene,
-            self.view_layer,
-            use_cycles=self.use_cycles,
-            labels_only=self.labels_only,
-            samples=self.samples,
-        ):
-            for position, frame in enumerate(self.todo):
-                yield position, len(self.todo), frame
-                scene.frame_set(frame)
-                result = bpy.ops.render.render(write_still=False, layer=self.view_layer.name)
-                if "FINISHED" not in result:
-                    raise GroundTruthError(f"Blender did not finish rendering frame {frame}")
-                self.writer.convert(frame)
-                self._done.append(frame)
-                self.report.frames.append(frame)
-                self.writer.write_dataset(self._done)
-                self.report.seconds = time.perf_counter() - self._started
+        worker = BackgroundWorker()
+        try:
+            with RenderSession(
+                scene,
+                self.view_layer,
+                use_cycles=self.use_cycles,
+                labels_only=self.labels_only,
+                samples=self.samples,
+            ):
+                for position, frame in enumerate(self.todo):
+                    yield position, len(self.todo), frame
+                    scene.frame_set(frame)
+                    result = bpy.ops.render.render(write_still=False, layer=self.view_layer.name)
+                    if "FINISHED" not in result:
+                        raise GroundTruthError(f"Blender did not finish rendering frame {frame}")
+                    # Converted on the worker while the next frame renders.
+                    worker.submit(self._finish_frame, frame)
+        finally:
+            # Every rendered frame is written and listed, also after a cancel or failure.
+            worker.close()
+            self.report.seconds = time.perf_counter() - self._started
+
+    def _finish_frame(self, frame):
+        # Runs on the worker thread: no Blender data here.
+        self.writer.convert(frame)
+        self._done.append(frame)
+        self.report.frames.append(frame)
+        self.writer.write_dataset(self._done)
 
     def run(self, progress=None):
         """Render every frame; ``progress(done, total, frame)`` may raise RenderCancelledError."""

@@ -1,0 +1,173 @@
+"""Ground Truth's cost against a plain Cycles render of the same frames, in one run.
+
+Run: ``bash benchmarks/run.sh`` (or ``python benchmarks/benchmark.py`` with the bpy
+module). Prints, as ratios measured on this machine in this run:
+
+1. Render Ground Truth (RGB + depth + class + instance + dataset files) against a
+   plain render writing the same RGB PNGs, at 4 and at 32 samples (target <= 1.03x);
+2. labels-only mode against a full 32-sample render (target >= 10x faster);
+3. peak RSS growth between 20 and 200 rendered frames (target < 50 MB);
+4. post-processing time per frame at 640x480 (target < 30 ms).
+"""
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+import bpy
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "demo"))
+
+import render_demo  # noqa: E402  (the demo scene builder)
+
+
+def peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def demo_scene(width, height, samples):
+    scene, objects = render_demo.build_scene(width, height, samples)
+    render_demo.label_scene(scene, objects)
+    scene.frame_start, scene.frame_end = 1, 1000
+    return bpy.context.scene
+
+
+def plain_render(scene, folder, frames):
+    """What the user would do anyway: a Cycles render saving each frame's PNG."""
+    scene.render.image_settings.file_format = "PNG"
+    scene.render.image_settings.color_mode = "RGB"
+    scene.render.image_settings.color_depth = "8"
+    start = time.perf_counter()
+    for frame in frames:
+        scene.frame_set(frame)
+        scene.render.filepath = os.path.join(folder, f"{frame:06d}.png")
+        bpy.ops.render.render(write_still=True)
+    return time.perf_counter() - start
+
+
+def ground_truth_render(scene, folder, frames, **options):
+    from ground_truth.render import pipeline
+
+    scene.ground_truth.output_dir = folder + os.sep
+    start = time.perf_counter()
+    pipeline.render_ground_truth(scene, scene.view_layers[0], frames, overwrite=True, **options)
+    return time.perf_counter() - start
+
+
+def interleaved(scene, work, frames, samples, repeats):
+    """Best-of-``repeats`` seconds per frame for plain and ground-truth renders, alternated
+    so that both see the same machine state."""
+    scene.cycles.samples = samples
+    plain, ours = [], []
+    for _ in range(repeats):
+        plain.append(plain_render(scene, os.path.join(work, "plain"), frames) / len(frames))
+        ours.append(ground_truth_render(scene, os.path.join(work, "gt"), frames) / len(frames))
+    return min(plain), min(ours)
+
+
+def postprocess_ms(work, width, height, repeats=15):
+    """Time the per-frame conversion of a real 640x480 raw frame, with and without preview."""
+    from ground_truth.core import frames as frame_files
+    from ground_truth.core import naming
+    from ground_truth.render import pipeline
+
+    scene = demo_scene(width, height, 1)
+    folder = os.path.join(work, "post")
+    scene.ground_truth.output_dir = folder + os.sep
+    pipeline.render_ground_truth(scene, scene.view_layers[0], [1])
+    job = pipeline.RenderJob(scene, scene.view_layers[0], [1], overwrite=True)
+    # Keep one raw frame to convert again and again.
+    with pipeline.RenderSession(scene, scene.view_layers[0]):
+        scene.frame_set(1)
+        bpy.ops.render.render(write_still=False)
+    raw = frame_files.raw_frame_path(folder, 1)
+    keep = raw + ".keep"
+    shutil.copyfile(raw, keep)
+    results = {}
+    for preview in (False, True):
+        scene.ground_truth.output_preview = preview
+        times = []
+        for _ in range(repeats):
+            shutil.copyfile(keep, raw)
+            start = time.perf_counter()
+            job.writer.convert(1)
+            job.writer.write_dataset([1])
+            times.append(time.perf_counter() - start)
+        results[preview] = statistics.median(times) * 1000.0
+    assert os.path.exists(naming.frame_path(folder, "depth", 1))
+    return results
+
+
+def memory_growth(work, width, height, first, total):
+    """Peak RSS after ``first`` and after ``total`` frames rendered in one process."""
+    scene = demo_scene(width, height, 1)
+    scene.ground_truth.output_dir = os.path.join(work, "memory") + os.sep
+    from ground_truth.render import pipeline
+
+    view_layer = scene.view_layers[0]
+    pipeline.render_ground_truth(scene, view_layer, list(range(1, first + 1)), overwrite=True)
+    after_first = peak_rss_mb()
+    start = time.perf_counter()
+    pipeline.render_ground_truth(
+        scene, view_layer, list(range(first + 1, total + 1)), overwrite=True
+    )
+    per_frame = (time.perf_counter() - start) / (total - first)
+    return after_first, peak_rss_mb(), per_frame
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=480)
+    parser.add_argument("--frames", type=int, default=3, help="frames per timed run")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--memory-frames", type=int, default=200)
+    args = parser.parse_args(argv)
+
+    render_demo.import_extension()
+    work = tempfile.mkdtemp(prefix="gt-bench-")
+    frames = list(range(1, args.frames + 1))
+    cpu = os.cpu_count()
+    print(f"Ground Truth benchmark: Blender {bpy.app.version_string}, Cycles CPU, {cpu} cores,")
+    print(f"demo scene at {args.width}x{args.height}, {args.frames} frames per run, "
+          f"best of {args.repeats}.\n")
+
+    rows = []
+    for samples in (4, 32):
+        scene = demo_scene(args.width, args.height, samples)
+        plain, ours = interleaved(scene, work, frames, samples, args.repeats)
+        rows.append((samples, plain, ours))
+        print(f"{samples:3d} samples: plain {plain:6.2f} s/frame, Ground Truth {ours:6.2f} s/frame"
+              f"  ->  {ours / plain:.3f}x   (target <= 1.03x)")
+
+    scene = demo_scene(args.width, args.height, 32)
+    full = min(
+        ground_truth_render(scene, os.path.join(work, "full"), frames) for _ in range(args.repeats)
+    )
+    fast = min(
+        ground_truth_render(scene, os.path.join(work, "fast"), frames, labels_only=True)
+        for _ in range(args.repeats)
+    )
+    print(f"labels-only: {fast / len(frames):.2f} s/frame vs full 32 samples "
+          f"{full / len(frames):.2f} s/frame  ->  {full / fast:.1f}x faster   (target >= 10x)")
+
+    post = postprocess_ms(work, 640, 480)
+    print(f"post-processing at 640x480: {post[False]:.1f} ms/frame without the preview picture, "
+          f"{post[True]:.1f} ms with it   (target < 30 ms)")
+
+    first, total = 20, args.memory_frames
+    rss_first, rss_total, per_frame = memory_growth(work, 160, 120, first, total)
+    print(f"peak RSS: {rss_first:.0f} MB after {first} frames, {rss_total:.0f} MB after {total} "
+          f"frames  ->  growth {rss_total - rss_first:.1f} MB   (target < 50 MB); "
+          f"{per_frame * 1000:.0f} ms/frame at 160x120")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
