@@ -81,7 +81,6 @@ def postprocess_ms(work, width, height, repeats=15):
     folder = os.path.join(work, "post")
     scene.ground_truth.output_dir = folder + os.sep
     pipeline.render_ground_truth(scene, scene.view_layers[0], [1])
-    job = pipeline.RenderJob(scene, scene.view_layers[0], [1], overwrite=True)
     # Keep one raw frame to convert again and again.
     with pipeline.RenderSession(scene, scene.view_layers[0]):
         scene.frame_set(1)
@@ -92,6 +91,7 @@ def postprocess_ms(work, width, height, repeats=15):
     results = {}
     for preview in (False, True):
         scene.ground_truth.output_preview = preview
+        job = pipeline.RenderJob(scene, scene.view_layers[0], [1], overwrite=True)
         times = []
         for _ in range(repeats):
             shutil.copyfile(keep, raw)
@@ -135,16 +135,20 @@ def main(argv):
     frames = list(range(1, args.frames + 1))
     cpu = os.cpu_count()
     print(f"Ground Truth benchmark: Blender {bpy.app.version_string}, Cycles CPU, {cpu} cores,")
-    print(f"demo scene at {args.width}x{args.height}, {args.frames} frames per run, "
-          f"best of {args.repeats}.\n")
+    print(
+        f"demo scene at {args.width}x{args.height}, {args.frames} frames per run, "
+        f"best of {args.repeats}.\n"
+    )
 
     rows = []
     for samples in (4, 32):
         scene = demo_scene(args.width, args.height, samples)
         plain, ours = interleaved(scene, work, frames, samples, args.repeats)
         rows.append((samples, plain, ours))
-        print(f"{samples:3d} samples: plain {plain:6.2f} s/frame, Ground Truth {ours:6.2f} s/frame"
-              f"  ->  {ours / plain:.3f}x   (target <= 1.03x)")
+        print(
+            f"{samples:3d} samples: plain {plain:6.2f} s/frame, Ground Truth {ours:6.2f} s/frame"
+            f"  ->  {ours / plain:.3f}x   (target <= 1.03x)"
+        )
 
     scene = demo_scene(args.width, args.height, 32)
     full = min(
@@ -154,18 +158,24 @@ def main(argv):
         ground_truth_render(scene, os.path.join(work, "fast"), frames, labels_only=True)
         for _ in range(args.repeats)
     )
-    print(f"labels-only: {fast / len(frames):.2f} s/frame vs full 32 samples "
-          f"{full / len(frames):.2f} s/frame  ->  {full / fast:.1f}x faster   (target >= 10x)")
+    print(
+        f"labels-only: {fast / len(frames):.2f} s/frame vs full 32 samples "
+        f"{full / len(frames):.2f} s/frame  ->  {full / fast:.1f}x faster   (target >= 10x)"
+    )
 
     post = postprocess_ms(work, 640, 480)
-    print(f"post-processing at 640x480: {post[False]:.1f} ms/frame without the preview picture, "
-          f"{post[True]:.1f} ms with it   (target < 30 ms)")
+    print(
+        f"post-processing at 640x480: {post[False]:.1f} ms/frame without the preview picture, "
+        f"{post[True]:.1f} ms with it   (target < 30 ms)"
+    )
 
     first, total = 20, args.memory_frames
     rss_first, rss_total, per_frame = memory_growth(work, 160, 120, first, total)
-    print(f"peak RSS: {rss_first:.0f} MB after {first} frames, {rss_total:.0f} MB after {total} "
-          f"frames  ->  growth {rss_total - rss_first:.1f} MB   (target < 50 MB); "
-          f"{per_frame * 1000:.0f} ms/frame at 160x120")
+    print(
+        f"peak RSS: {rss_first:.0f} MB after {first} frames, {rss_total:.0f} MB after {total} "
+        f"frames  ->  growth {rss_total - rss_first:.1f} MB   (target < 50 MB); "
+        f"{per_frame * 1000:.0f} ms/frame at 160x120"
+    )
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -20,6 +20,9 @@ import numpy as np
 from . import colors, exr, naming, png, preview
 from .ids import MAX_ID
 
+# The layer of the compositor's raw EXR (see nodes/setup.py).
+RAW_LAYER = "Raw"
+
 # Cycles writes this depth where a ray hits nothing.
 BACKGROUND_DEPTH = 1.0e10
 
@@ -34,17 +37,20 @@ class FrameLabels:
     instance_pixels: dict[int, int] = field(default_factory=dict)
 
 
-def raw_channels(channels: dict[str, np.ndarray], layer: str) -> np.ndarray:
-    """Return the single channel of ``layer`` from a Blender multilayer EXR's channels.
+def raw_passes(channels: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Depth and Object Index from the channels of the compositor's raw EXR.
 
-    Blender names them ``Layer.V`` or ``ViewLayer.Layer.V``; the layer is the
-    second-to-last dot-separated part.
+    The extension's setup packs them into one layer ``Raw``: R = Depth, G = Object
+    Index (Blender names the channels ``Raw.R`` or ``ViewLayer.Raw.R``).
     """
+    found = {}
     for name, values in channels.items():
         parts = name.split(".")
-        if len(parts) >= 2 and parts[-2] == layer:
-            return values
-    raise ValueError(f"The raw EXR has no '{layer}' pass (channels: {sorted(channels)})")
+        if len(parts) >= 2 and parts[-2] == RAW_LAYER and parts[-1] in ("R", "G"):
+            found[parts[-1]] = values
+    if len(found) != 2:
+        raise ValueError(f"The raw EXR has no '{RAW_LAYER}' layer (channels: {sorted(channels)})")
+    return found["R"], found["G"]
 
 
 def frame_complete(root: str, frame: int, kinds: list[str]) -> bool:
@@ -114,9 +120,7 @@ def convert_frame(
     """Convert frame ``frame``'s raw EXR under ``root`` into the dataset's files."""
     raw_path = raw_frame_path(root, frame)
     channels = exr.read_exr(raw_path)
-    labels = labels_from_raw(
-        raw_channels(channels, "Depth"), raw_channels(channels, "Index"), unit_scale, lookup
-    )
+    labels = labels_from_raw(*raw_passes(channels), unit_scale, lookup)
     if write_depth:
         _write(root, "depth", frame, lambda p: exr.write_exr(p, {"Y": labels.depth}, zlib_level=1))
     if write_class:

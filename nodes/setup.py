@@ -15,14 +15,16 @@ FRAME_NODE = "Ground Truth"
 RENDER_LAYERS_NODE = "Ground Truth Render Layers"
 RGB_NODE = "Ground Truth RGB Output"
 RAW_NODE = "Ground Truth Raw Output"
-OWNED_NODES = (RGB_NODE, RAW_NODE, RENDER_LAYERS_NODE, FRAME_NODE)
+PACK_NODE = "Ground Truth Raw Passes"
+OWNED_NODES = (RGB_NODE, RAW_NODE, PACK_NODE, RENDER_LAYERS_NODE, FRAME_NODE)
 
 # View layer passes the raw output needs.
 PASSES = ("use_pass_z", "use_pass_object_index")
 
-# Layer names inside the raw multilayer EXR.
-RAW_DEPTH = "Depth"
-RAW_INDEX = "Index"
+# The raw EXR holds one layer whose colour channels carry the passes: R = Depth,
+# G = Object Index. One layer, because Blender 5.0 fails to write multi-part EXRs
+# (one part per layer) when the pixel aspect is not 1.
+RAW_LAYER = "Raw"
 
 
 def output_paths(output_dir):
@@ -62,9 +64,10 @@ def setup_compositor(scene, view_layer, *, rgb=None):
     if render_layers.layer != view_layer.name:
         render_layers.layer = view_layer.name
     rgb_node = _get_or_new(nodes, "CompositorNodeOutputFile", RGB_NODE, frame)
+    pack = _get_or_new(nodes, "CompositorNodeCombineColor", PACK_NODE, frame)
     raw = _get_or_new(nodes, "CompositorNodeOutputFile", RAW_NODE, frame)
     if first_time:
-        _place(nodes, frame, render_layers, rgb_node, raw)
+        _place(nodes, frame, render_layers, rgb_node, pack, raw)
 
     rgb_dir, raw_dir = output_paths(settings.output_dir)
     frame_pattern = "#" * naming.FRAME_DIGITS
@@ -75,7 +78,7 @@ def setup_compositor(scene, view_layer, *, rgb=None):
         raw,
         raw_dir,
         frame_pattern,
-        [(RAW_DEPTH, "FLOAT"), (RAW_INDEX, "FLOAT")],
+        [(RAW_LAYER, "RGBA")],
         file_format="OPEN_EXR_MULTILAYER",
         color_depth="32",
     )
@@ -85,14 +88,9 @@ def setup_compositor(scene, view_layer, *, rgb=None):
         render_layers.outputs[sockets["image"]],
         compat.file_output_input(rgb_node, 0, frame_pattern),
     )
-    _link(
-        tree, render_layers.outputs[sockets["depth"]], compat.file_output_input(raw, 0, RAW_DEPTH)
-    )
-    _link(
-        tree,
-        render_layers.outputs[sockets["object_index"]],
-        compat.file_output_input(raw, 1, RAW_INDEX),
-    )
+    _link(tree, render_layers.outputs[sockets["depth"]], pack.inputs["Red"])
+    _link(tree, render_layers.outputs[sockets["object_index"]], pack.inputs["Green"])
+    _link(tree, pack.outputs[0], compat.file_output_input(raw, 0, RAW_LAYER))
     _set_mute(rgb_node, not (settings.output_rgb if rgb is None else rgb))
     return tree
 
@@ -134,14 +132,15 @@ def _get_or_new(nodes, bl_idname, name, parent=None):
     return node
 
 
-def _place(nodes, frame, render_layers, rgb, raw):
+def _place(nodes, frame, render_layers, rgb, pack, raw):
     # Below the user's nodes, so that nothing of theirs is covered.
-    others = [n for n in nodes if n not in (frame, render_layers, rgb, raw)]
+    others = [n for n in nodes if n not in (frame, render_layers, rgb, pack, raw)]
     x = min((n.location.x for n in others), default=0.0)
     y = min((n.location.y for n in others), default=0.0) - 500.0
     render_layers.location = (x, y)
-    rgb.location = (x + 400.0, y)
-    raw.location = (x + 400.0, y - 200.0)
+    rgb.location = (x + 600.0, y)
+    pack.location = (x + 350.0, y - 200.0)
+    raw.location = (x + 600.0, y - 200.0)
 
 
 def _link(tree, from_socket, to_socket):

@@ -75,6 +75,23 @@ class GroundTruthSceneSettings(bpy.types.PropertyGroup):
     output_instance: BoolProperty(
         name="Instance Map", description="Write the instance map as a 16-bit PNG", default=True
     )
+    output_depth_mm: BoolProperty(
+        name="Depth PNG (mm)",
+        description="Also write depth as a 16-bit PNG in millimetres (0 = no data), "
+        "as KITTI and NYU do",
+        default=False,
+    )
+    output_meta: BoolProperty(
+        name="Camera & Poses",
+        description="Write meta/NNNNNN.json: camera intrinsics and extrinsics, instance poses, "
+        "3D and 2D boxes, visible pixel counts",
+        default=True,
+    )
+    output_coco: BoolProperty(
+        name="COCO",
+        description="Keep annotations/coco_instances.json up to date (RLE masks, boxes)",
+        default=True,
+    )
     output_preview: BoolProperty(
         name="Preview",
         description="Write a side-by-side preview picture for a quick visual check",

@@ -4,9 +4,12 @@ the saved compositor setup): convert them into label files and write dataset.jso
 import os
 from dataclasses import dataclass, field
 
+import bpy
+
 from ..core import frames, naming
 from ..core.errors import GroundTruthError
 from ..scene import classes
+from . import annotations
 from .writer import DatasetWriter
 
 
@@ -46,7 +49,10 @@ def finalize(scene, output_dir):
     try:
         for frame in pending:
             scene.frame_set(frame)
-            writer.convert(frame)
+            info = annotations.frame_info(
+                scene, bpy.context.evaluated_depsgraph_get(), writer.instances
+            )
+            writer.convert(frame, info)
             report.converted.append(frame)
     finally:
         scene.frame_set(current)
@@ -56,5 +62,5 @@ def finalize(scene, output_dir):
         for f in set(listed) | set(report.converted)
         if frames.frame_complete(output_dir, f, kinds)
     )
-    writer.write_dataset(report.frames)
+    writer.write_dataset(report.frames, final=True)
     return report

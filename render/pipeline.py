@@ -15,7 +15,7 @@ from ..core import frames, naming
 from ..core.errors import GroundTruthError
 from ..core.worker import BackgroundWorker
 from ..scene import classes
-from . import validate
+from . import annotations, validate
 from .session import RenderSession
 from .writer import DatasetWriter
 
@@ -131,16 +131,22 @@ class RenderJob:
                     result = bpy.ops.render.render(write_still=False, layer=self.view_layer.name)
                     if "FINISHED" not in result:
                         raise GroundTruthError(f"Blender did not finish rendering frame {frame}")
+                    info = annotations.frame_info(
+                        scene, bpy.context.evaluated_depsgraph_get(), self.writer.instances
+                    )
                     # Converted on the worker while the next frame renders.
-                    worker.submit(self._finish_frame, frame)
+                    worker.submit(self._finish_frame, frame, info)
         finally:
             # Every rendered frame is written and listed, also after a cancel or failure.
-            worker.close()
+            try:
+                worker.submit(lambda: self.writer.write_dataset(self._done, final=True))
+            finally:
+                worker.close()
             self.report.seconds = time.perf_counter() - self._started
 
-    def _finish_frame(self, frame):
+    def _finish_frame(self, frame, info):
         # Runs on the worker thread: no Blender data here.
-        self.writer.convert(frame)
+        self.writer.convert(frame, info)
         self._done.append(frame)
         self.report.frames.append(frame)
         self.writer.write_dataset(self._done)

@@ -6,11 +6,15 @@ worker thread while the next frame renders.
 """
 
 import os
+import time
 
 import bpy
 
-from ..core import dataset, frames
+from ..core import coco, dataset, depth16, frames, meta
 from ..core.errors import GroundTruthError
+
+# The COCO file is rewritten at most this often during a render, and always at the end.
+COCO_INTERVAL_S = 2.0
 
 
 class DatasetWriter:
@@ -32,6 +36,12 @@ class DatasetWriter:
             "write_instance": settings.output_instance,
             "write_preview": settings.output_preview,
         }
+        self._write_meta = settings.output_meta
+        self._write_coco = settings.output_coco
+        self._write_depth_mm = settings.output_depth_mm
+        self._coco_entries = None  # frame -> (image, annotations), loaded on first use
+        self._coco_written = 0.0
+        self._coco_dirty = False
         self._dataset = {
             "classes": [
                 {"id": c.id, "name": c.name, "color": tuple(c.color)} for c in settings.classes
@@ -56,19 +66,62 @@ class DatasetWriter:
             )
         return list(previous["frames"])
 
-    def convert(self, frame):
-        """Turn the raw passes of ``frame`` into label files."""
-        return frames.convert_frame(
-            self.output_dir,
+    def convert(self, frame, info=None):
+        """Turn the raw passes of ``frame`` into label files and annotations.
+
+        ``info`` is ``annotations.frame_info`` of the frame: without it (or without an
+        instance map) no meta file is written.
+        """
+        root = self.output_dir
+        labels = frames.convert_frame(
+            root,
             frame,
             lookup=self._lookup,
             class_colors=self._class_colors,
             class_names=self._class_names,
             **self._outputs,
         )
+        if self._write_depth_mm:
+            depth16.write_depth_mm(root, frame, labels.depth)
+        if self._write_meta and info is not None:
+            height, width = labels.instance.shape
+            instances = meta.instance_annotations(
+                labels.instance, info["instances"], info["camera"]["world_to_camera_cv"]
+            )
+            meta.write_meta(
+                root, frame, meta.frame_meta(frame, width, height, info["camera"], instances)
+            )
+        if self._write_coco:
+            entries = self._entries()
+            entries[frame] = coco.frame_entry(
+                root, frame, self.description([]), instance_map=labels.instance
+            )
+            self._coco_dirty = True
+        return labels
+
+    def _entries(self):
+        if self._coco_entries is None:
+            # Frames from an earlier run of this dataset, read once from their files.
+            self._coco_entries = {}
+            previous = dataset.read(self.output_dir)
+            data = self.description([])
+            for frame in previous["frames"] if previous else []:
+                entry = coco.frame_entry(self.output_dir, frame, data)
+                if entry is not None:
+                    self._coco_entries[frame] = entry
+        return self._coco_entries
 
     def description(self, done):
         return dataset.build(frames=done, **self._dataset)
 
-    def write_dataset(self, done):
-        dataset.write(self.output_dir, self.description(done))
+    def write_dataset(self, done, final=False):
+        """Write dataset.json listing ``done``, and the COCO file when due (or ``final``)."""
+        data = self.description(done)
+        dataset.write(self.output_dir, data)
+        due = time.monotonic() - self._coco_written >= COCO_INTERVAL_S
+        if self._write_coco and self._coco_dirty and (final or due):
+            entries = self._entries()
+            listed = [entries[f] for f in data["frames"] if entries.get(f) is not None]
+            coco.write_document(self.output_dir, coco.coco_document(data, listed))
+            self._coco_written = time.monotonic()
+            self._coco_dirty = False

@@ -1,0 +1,149 @@
+"""Cameras, poses, boxes and COCO from real renders; the reader loads them back."""
+
+import json
+import math
+
+import bpy
+import numpy as np
+import pytest
+from pycocotools import mask as mask_utils
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+from ground_truth.core import camera, coco, png, reader
+
+from helpers import add_box, add_camera, add_plane, label
+
+
+@pytest.fixture
+def two_frames(scene, out_dir):
+    add_camera(scene, location=(0.0, -6.0, 3.0), rotation=(math.radians(65.0), 0.0, 0.0))
+    floor = add_plane(scene, "Floor")
+    a = add_box(scene, "A", (-1.0, 0.0, 0.5), (1.0, 1.0, 1.0))
+    b = add_box(scene, "B", (1.2, 0.5, 0.4), (0.8, 0.8, 0.8))
+    hidden = add_box(scene, "Behind", (0.0, -20.0, 0.5), (1.0, 1.0, 1.0))  # behind the camera
+    a.keyframe_insert("location", frame=1)
+    a.location.x += 0.6
+    a.keyframe_insert("location", frame=2)
+    label([a, b], "Crate")
+    label([hidden], "Crate")
+    label([floor], "Floor")
+    scene.frame_start, scene.frame_end = 1, 2
+    assert bpy.ops.ground_truth.render(animation=True) == {"FINISHED"}
+    return scene
+
+
+def test_coco_masks_areas_and_boxes_match_the_instance_maps(two_frames, out_dir):
+    path = out_dir / "annotations" / "coco_instances.json"
+    gt = COCO(str(path))
+    assert sorted(gt.getImgIds()) == [1, 2]
+    assert {c["name"] for c in gt.loadCats(gt.getCatIds())} == {"Crate", "Floor"}
+    for image in gt.loadImgs(gt.getImgIds()):
+        assert (image["width"], image["height"]) == (32, 24)
+        instance = png.read_png(out_dir / image["file_name"].replace("rgb", "instance"))
+        annotations = gt.loadAnns(gt.getAnnIds(imgIds=image["id"]))
+        assert sorted(a["instance_id"] for a in annotations) == sorted(
+            int(i) for i in np.unique(instance) if i
+        )
+        for annotation in annotations:
+            mask = instance == annotation["instance_id"]
+            np.testing.assert_array_equal(gt.annToMask(annotation), mask)
+            assert annotation["area"] == mask.sum() == mask_utils.area(annotation["segmentation"])
+            ys, xs = np.nonzero(mask)
+            x, y = xs.min(), ys.min()
+            assert annotation["bbox"] == [x, y, xs.max() - x + 1, ys.max() - y + 1]
+            assert annotation["iscrowd"] == 0
+
+
+def test_coco_scored_against_itself_gives_ap_1(two_frames, out_dir):
+    gt = COCO(str(out_dir / "annotations" / "coco_instances.json"))
+    results = [{**a, "score": 1.0} for a in gt.loadAnns(gt.getAnnIds())]
+    for iou_type in ("segm", "bbox"):
+        evaluation = COCOeval(gt, gt.loadRes(results), iou_type)
+        evaluation.evaluate()
+        evaluation.accumulate()
+        evaluation.summarize()
+        assert evaluation.stats[0] == pytest.approx(1.0)
+
+
+def test_rebuilding_coco_from_the_frame_files_gives_the_same_json(two_frames, out_dir):
+    written = json.loads((out_dir / "annotations" / "coco_instances.json").read_text())
+    assert coco.coco_from_frames(str(out_dir)) == written
+
+
+def test_meta_lists_every_instance_with_its_visibility(two_frames, out_dir):
+    data = json.loads((out_dir / "meta" / "000002.json").read_text())
+    instance = png.read_png(out_dir / "instance" / "000002.png")
+    by_object = {i["object"]: i for i in data["instances"]}
+    assert set(by_object) == {"A", "B", "Behind", "Floor"}
+    assert by_object["Behind"]["visible_pixels"] == 0 and by_object["Behind"]["bbox"] is None
+    a = by_object["A"]
+    assert a["visible_pixels"] == (instance == a["id"]).sum() > 0
+    # The pose follows the animation: A moved 0.6 along x between the frames.
+    first = json.loads((out_dir / "meta" / "000001.json").read_text())
+    a1 = next(i for i in first["instances"] if i["object"] == "A")
+    assert a["pose_world"][0][3] - a1["pose_world"][0][3] == pytest.approx(0.6)
+    # Its 3D box is the mesh's bounds: 1 m cube centred at (-0.4, 0, 0.5) in frame 2.
+    corners = np.array(a["box3d_world"])
+    np.testing.assert_allclose(corners.min(axis=0), [-0.9, -0.5, 0.0], atol=1e-6)
+    np.testing.assert_allclose(corners.max(axis=0), [0.1, 0.5, 1.0], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        {"type": "PERSP", "shift_x": 0.12, "shift_y": -0.05, "sensor_fit": "VERTICAL"},
+        {"type": "PERSP", "shift_x": -0.1, "sensor_fit": "HORIZONTAL", "aspect": (1.0, 1.5)},
+        {"type": "ORTHO", "shift_x": 0.08, "sensor_fit": "AUTO"},
+    ],
+)
+def test_box_corners_project_to_where_cycles_drew_them(scene, out_dir, setup):
+    cam = add_camera(scene, location=(0.4, -5.0, 2.2), rotation=(math.radians(70.0), 0.0, 0.2))
+    cam.data.type = setup["type"]
+    cam.data.ortho_scale = 5.0
+    cam.data.shift_x = setup.get("shift_x", 0.0)
+    cam.data.shift_y = setup.get("shift_y", 0.0)
+    cam.data.sensor_fit = setup["sensor_fit"]
+    scene.render.pixel_aspect_x, scene.render.pixel_aspect_y = setup.get("aspect", (1.0, 1.0))
+    scene.render.resolution_x, scene.render.resolution_y = 48, 36
+    scene.cycles.filter_width = 0.01
+    box = add_box(scene, "Box", (0.3, 0.2, 0.6), (1.0, 0.8, 1.2))
+    box.rotation_euler.z = 0.4
+    label([box], "Box")
+    assert bpy.ops.ground_truth.render() == {"FINISHED"}
+
+    meta = json.loads((out_dir / "meta" / "000001.json").read_text())
+    k_matrix = np.array(meta["camera"]["K"])
+    w2c = np.array(meta["camera"]["world_to_camera_cv"])
+    entry = meta["instances"][0]
+    uv = camera.project_points(
+        k_matrix, w2c, np.array(entry["box3d_world"]), ortho=meta["camera"]["type"] == "ORTHO"
+    )
+    x, y, w, h = entry["bbox"]
+    # The silhouette's extreme pixels are where the outermost corners project.
+    assert uv[:, 0].min() == pytest.approx(x, abs=1.0)
+    assert uv[:, 0].max() == pytest.approx(x + w, abs=1.0)
+    assert uv[:, 1].min() == pytest.approx(y, abs=1.0)
+    assert uv[:, 1].max() == pytest.approx(y + h, abs=1.0)
+
+
+def test_reader_round_trips_a_rendered_dataset(two_frames, out_dir):
+    bpy.context.scene.ground_truth.output_depth_mm = True
+    assert bpy.ops.ground_truth.render(animation=True) == {"FINISHED"}  # resumes: nothing new
+    frames = list(reader.load_dataset(str(out_dir)))
+    assert [f["frame"] for f in frames] == [1, 2]
+    frame = reader.load_frame(str(out_dir), 2)
+    assert frame["rgb"].dtype == np.uint8 and frame["rgb"].shape == (24, 32, 3)
+    assert frame["depth"].dtype == np.float32 and frame["depth"].shape == (24, 32)
+    assert frame["class"].dtype == np.uint16 and frame["instance"].dtype == np.uint16
+    assert frame["meta"]["frame"] == 2
+    assert np.isfinite(frame["depth"]).all()  # the floor fills the view
+
+
+def test_depth_png_in_millimetres(scene, out_dir):
+    scene.ground_truth.output_depth_mm = True
+    add_camera(scene, location=(0.0, 0.0, 3.25))
+    label([add_plane(scene)], "Ground")
+    assert bpy.ops.ground_truth.render() == {"FINISHED"}
+    depth_mm = png.read_png(out_dir / "depth_mm" / "000001.png")
+    assert depth_mm.dtype == np.uint16 and (depth_mm == 3250).all()
