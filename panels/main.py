@@ -97,8 +97,11 @@ class VIEW3D_PT_ground_truth_output(GroundTruthPanel, bpy.types.Panel):
         column = layout.column(heading="Write", align=True)
         column.prop(settings, "output_rgb")
         column.prop(settings, "output_depth")
+        column.prop(settings, "output_depth_mm")
         column.prop(settings, "output_class")
         column.prop(settings, "output_instance")
+        column.prop(settings, "output_meta")
+        column.prop(settings, "output_coco")
         column.prop(settings, "output_preview")
 
 
@@ -111,13 +114,30 @@ class VIEW3D_PT_ground_truth_render(GroundTruthPanel, bpy.types.Panel):
         scene = context.scene
         if scene.render.engine != "CYCLES":
             layout.label(text="Renders with Cycles for the ground truth", icon="INFO")
+        settings = scene.ground_truth
         column = layout.column(align=True)
         column.scale_y = 1.4
         column.operator("ground_truth.render", icon="RENDER_STILL").animation = False
-        row = layout.row(align=True)
-        row.operator(
-            "ground_truth.render", text="Render Animation", icon="RENDER_ANIMATION"
+
+        box = layout.box()
+        box.prop(settings, "use_scene_range")
+        column = box.column(align=True)
+        if settings.use_scene_range:
+            column.enabled = False
+            column.prop(scene, "frame_start", text="Start")
+            column.prop(scene, "frame_end", text="End")
+            column.prop(scene, "frame_step", text="Step")
+        else:
+            column.prop(settings, "frame_start")
+            column.prop(settings, "frame_end")
+            column.prop(settings, "frame_step")
+        box.operator(
+            "ground_truth.render", text="Render Frame Range", icon="RENDER_ANIMATION"
         ).animation = True
+
+        row = layout.row(align=True)
+        row.prop(settings, "labels_only")
+        row.prop(settings, "overwrite")
         row = layout.row(align=True)
         if setup.has_setup(scene):
             row.operator("ground_truth.setup_compositor", text="Update Compositor", icon="NODETREE")
