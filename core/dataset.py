@@ -109,15 +109,38 @@ def mismatch(existing: dict, current: dict) -> str | None:
     return None
 
 
-def read(root: str) -> dict | None:
-    """The dataset.json under ``root``, or None when there is none or it is not ours."""
+class ForeignDatasetError(ValueError):
+    """The folder's dataset.json was not written by this version's format."""
+
+
+def read(root: str, strict: bool = False) -> dict | None:
+    """The dataset.json under ``root``, or None when there is none.
+
+    A file that is not ours, not readable or of another format version reads as
+    None, or raises ``ForeignDatasetError`` (with the reason) when ``strict``.
+    """
     path = os.path.join(root, DATASET_FILE)
+    if not os.path.exists(path):
+        return None
     try:
         with open(path, encoding="utf-8") as file:
             data = json.load(file)
-    except (OSError, ValueError):
+    except (OSError, ValueError) as error:
+        if strict:
+            raise ForeignDatasetError(f"{path} cannot be read ({error})") from None
         return None
-    return data if isinstance(data, dict) and data.get("format") == FORMAT else None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        if strict:
+            raise ForeignDatasetError(f"{path} was not written by Ground Truth")
+        return None
+    if data.get("format_version") != FORMAT_VERSION:
+        if strict:
+            raise ForeignDatasetError(
+                f"{path} has format version {data.get('format_version')}, "
+                f"this Ground Truth writes version {FORMAT_VERSION}"
+            )
+        return None
+    return data
 
 
 def write(root: str, data: dict) -> str:

@@ -17,11 +17,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import colors, exr, naming, png, preview
+from . import bmp, colors, exr, naming, png, preview
 from .ids import MAX_ID
 
 # The layer of the compositor's raw EXR (see nodes/setup.py).
 RAW_LAYER = "Raw"
+
+# Preview panels are at most this wide: larger frames are shown at 1/2, 1/3, ...
+PREVIEW_WIDTH = 480
 
 # Cycles writes this depth where a ray hits nothing.
 BACKGROUND_DEPTH = 1.0e10
@@ -65,6 +68,11 @@ def frame_complete(root: str, frame: int, kinds: list[str]) -> bool:
         except (OSError, ValueError):
             return False
     return True
+
+
+def raw_image_path(root: str, frame: int) -> str:
+    """The compositor's uncompressed image copy for the preview of ``frame``."""
+    return os.path.join(root, naming.RAW_DIR, naming.frame_stem(frame) + ".bmp")
 
 
 def raw_frame_path(root: str, frame: int) -> str:
@@ -128,27 +136,46 @@ def convert_frame(
     if write_instance:
         _write(root, "instance", frame, lambda p: png.write_png(p, labels.instance, filter="up"))
     if write_preview:
-        rgb_path = naming.frame_path(root, "rgb", frame)
-        if os.path.exists(rgb_path):
-            rgb = png.read_png(rgb_path)[..., :3]
-        else:
-            rgb = np.zeros((*labels.depth.shape, 3), dtype=np.uint8)
-        instance_colors = {i: colors.instance_color(i) for i in labels.instance_pixels}
-        picture = preview.compose_preview(
-            rgb,
-            labels.depth,
-            labels.klass,
-            labels.instance,
-            class_colors,
-            class_names,
-            instance_colors,
-        )
+        picture = preview_picture(root, frame, labels, class_colors, class_names)
         _write(
-            root, "preview", frame, lambda p: png.write_png(p, picture, compression=3, filter="up")
+            root, "preview", frame, lambda p: png.write_png(p, picture, compression=1, filter="up")
         )
     if remove_raw:
         os.remove(raw_path)
+        image_copy = raw_image_path(root, frame)
+        if os.path.exists(image_copy):
+            os.remove(image_copy)
     return labels
+
+
+def preview_picture(root, frame, labels, class_colors, class_names):
+    """The preview picture of a frame, each panel at most ``PREVIEW_WIDTH`` pixels wide.
+
+    The image comes from the compositor's uncompressed copy (fast to read), else
+    from the RGB PNG, else is black (labels-only renders).
+    """
+    height, width = labels.depth.shape
+    step = max(1, -(-width // PREVIEW_WIDTH))
+    image_copy = raw_image_path(root, frame)
+    rgb_path = naming.frame_path(root, "rgb", frame)
+    if os.path.exists(image_copy):
+        rgb = bmp.read_bmp(image_copy)
+    elif os.path.exists(rgb_path):
+        rgb = png.read_png(rgb_path)[..., :3]
+    else:
+        rgb = np.zeros((height, width, 3), dtype=np.uint8)
+    every = (slice(None, None, step), slice(None, None, step))
+    instance = labels.instance[every]
+    instance_colors = {i: colors.instance_color(i) for i in labels.instance_pixels}
+    return preview.compose_preview(
+        rgb[every],
+        labels.depth[every],
+        labels.klass[every],
+        instance,
+        class_colors,
+        class_names,
+        instance_colors,
+    )
 
 
 def _write(root, kind, frame, writer):

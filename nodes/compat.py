@@ -66,9 +66,10 @@ def configure_file_output(node, directory, file_name, inputs, file_format, color
         media = "MULTI_LAYER_IMAGE" if multilayer else "IMAGE"
         _set(fmt, "media_type", media)
     _set(fmt, "file_format", file_format)
-    if file_format == "PNG":
+    if file_format in ("PNG", "BMP"):
         _set(fmt, "color_mode", "RGB")
-    _set(fmt, "color_depth", color_depth)
+    if color_depth is not None:
+        _set(fmt, "color_depth", color_depth)
     if file_format.startswith("OPEN_EXR"):
         _set(fmt, "exr_codec", "NONE")
     if IS_5:

@@ -16,7 +16,8 @@ RENDER_LAYERS_NODE = "Ground Truth Render Layers"
 RGB_NODE = "Ground Truth RGB Output"
 RAW_NODE = "Ground Truth Raw Output"
 PACK_NODE = "Ground Truth Raw Passes"
-OWNED_NODES = (RGB_NODE, RAW_NODE, PACK_NODE, RENDER_LAYERS_NODE, FRAME_NODE)
+PREVIEW_NODE = "Ground Truth Preview Image"
+OWNED_NODES = (RGB_NODE, RAW_NODE, PACK_NODE, PREVIEW_NODE, RENDER_LAYERS_NODE, FRAME_NODE)
 
 # View layer passes the raw output needs.
 PASSES = ("use_pass_z", "use_pass_object_index")
@@ -66,8 +67,11 @@ def setup_compositor(scene, view_layer, *, rgb=None):
     rgb_node = _get_or_new(nodes, "CompositorNodeOutputFile", RGB_NODE, frame)
     pack = _get_or_new(nodes, "CompositorNodeCombineColor", PACK_NODE, frame)
     raw = _get_or_new(nodes, "CompositorNodeOutputFile", RAW_NODE, frame)
+    # An uncompressed copy of the image for the preview picture: decoding the PNG
+    # would cost more than all the labels together.
+    picture = _get_or_new(nodes, "CompositorNodeOutputFile", PREVIEW_NODE, frame)
     if first_time:
-        _place(nodes, frame, render_layers, rgb_node, pack, raw)
+        _place(nodes, frame, render_layers, rgb_node, pack, raw, picture)
 
     rgb_dir, raw_dir = output_paths(settings.output_dir)
     frame_pattern = "#" * naming.FRAME_DIGITS
@@ -82,6 +86,9 @@ def setup_compositor(scene, view_layer, *, rgb=None):
         file_format="OPEN_EXR_MULTILAYER",
         color_depth="32",
     )
+    compat.configure_file_output(
+        picture, raw_dir, "", [(frame_pattern, "RGBA")], file_format="BMP", color_depth=None
+    )
     sockets = compat.RENDER_LAYER_SOCKETS
     _link(
         tree,
@@ -91,6 +98,12 @@ def setup_compositor(scene, view_layer, *, rgb=None):
     _link(tree, render_layers.outputs[sockets["depth"]], pack.inputs["Red"])
     _link(tree, render_layers.outputs[sockets["object_index"]], pack.inputs["Green"])
     _link(tree, pack.outputs[0], compat.file_output_input(raw, 0, RAW_LAYER))
+    _link(
+        tree,
+        render_layers.outputs[sockets["image"]],
+        compat.file_output_input(picture, 0, frame_pattern),
+    )
+    _set_mute(picture, not settings.output_preview)
     _set_mute(rgb_node, not (settings.output_rgb if rgb is None else rgb))
     return tree
 
@@ -132,15 +145,16 @@ def _get_or_new(nodes, bl_idname, name, parent=None):
     return node
 
 
-def _place(nodes, frame, render_layers, rgb, pack, raw):
+def _place(nodes, frame, render_layers, rgb, pack, raw, picture):
     # Below the user's nodes, so that nothing of theirs is covered.
-    others = [n for n in nodes if n not in (frame, render_layers, rgb, pack, raw)]
+    others = [n for n in nodes if n not in (frame, render_layers, rgb, pack, raw, picture)]
     x = min((n.location.x for n in others), default=0.0)
     y = min((n.location.y for n in others), default=0.0) - 500.0
     render_layers.location = (x, y)
     rgb.location = (x + 600.0, y)
     pack.location = (x + 350.0, y - 200.0)
     raw.location = (x + 600.0, y - 200.0)
+    picture.location = (x + 600.0, y - 400.0)
 
 
 def _link(tree, from_socket, to_socket):

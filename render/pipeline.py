@@ -135,13 +135,21 @@ class RenderJob:
                         scene, bpy.context.evaluated_depsgraph_get(), self.writer.instances
                     )
                     # Converted on the worker while the next frame renders.
-                    worker.submit(self._finish_frame, frame, info)
+                    try:
+                        worker.submit(self._finish_frame, frame, info)
+                    except OSError as error:
+                        raise _write_error(error) from error
         finally:
             # Every rendered frame is written and listed, also after a cancel or failure.
             try:
                 worker.submit(lambda: self.writer.write_dataset(self._done, final=True))
+            except OSError as error:
+                raise _write_error(error) from error
             finally:
-                worker.close()
+                try:
+                    worker.close()
+                except OSError as error:
+                    raise _write_error(error) from error
             self.report.seconds = time.perf_counter() - self._started
 
     def _finish_frame(self, frame, info):
@@ -165,6 +173,14 @@ class RenderJob:
         finally:
             steps.close()
         return self.report
+
+
+def _write_error(error):
+    where = f" {error.filename}" if error.filename else ""
+    return GroundTruthError(
+        f"Could not write{where}: {error.strerror or error}. The frames written before are "
+        "complete; free some space or fix the folder, then render again to resume"
+    )
 
 
 def render_ground_truth(scene, view_layer, frame_list, *, progress=None, **options):

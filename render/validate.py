@@ -48,6 +48,11 @@ def check_scene(scene, view_layer, *, use_cycles=False):
         raise GroundTruthError(
             f"The scene's camera '{camera.name}' is an object of type {camera.type}, not a camera"
         )
+    if camera.data.type == "PANO":
+        raise GroundTruthError(
+            f"The camera '{camera.name}' is panoramic: its depth is not planar and it has no "
+            "pinhole intrinsics. Ground Truth supports perspective and orthographic cameras"
+        )
     if scene.render.engine != SUPPORTED_ENGINE and not use_cycles:
         engine = scene.render.engine.replace("BLENDER_", "").replace("_NEXT", "").title()
         raise GroundTruthError(
@@ -61,10 +66,41 @@ def check_scene(scene, view_layer, *, use_cycles=False):
         raise GroundTruthError(
             f"Class names must be unique: '{duplicates[0]}' is used twice. Rename one in the list"
         )
+    return _label_warnings(scene) + _image_warnings(scene, camera)
+
+
+def _label_warnings(scene):
     warnings = []
-    labelled = [ob for ob in scene.objects if ob.ground_truth.class_id]
-    if not labelled:
+    counts = classes.class_object_counts(scene)
+    known = {c.id for c in scene.ground_truth.classes}
+    if not any(cid in known for cid in counts):
         warnings.append("No object has a class: the class and instance maps will be all zero")
+    else:
+        empty = [c.name for c in scene.ground_truth.classes if not counts.get(c.id)]
+        if empty:
+            warnings.append(f"Class(es) with no objects: {', '.join(empty)}")
+    orphans = sum(n for cid, n in counts.items() if cid not in known)
+    if orphans:
+        warnings.append(
+            f"{orphans} object(s) have a class ID missing from the class table and count as "
+            "unlabelled: add the class or clear their class"
+        )
+    return warnings
+
+
+def _image_warnings(scene, camera):
+    # Settings that make the RGB image disagree with the labels: said, not hidden.
+    warnings = []
+    if camera.data.dof.use_dof:
+        warnings.append(
+            "Depth of field blurs the RGB image, not the labels: depth and IDs are those of "
+            "the surface each pixel's first camera ray hits"
+        )
+    if scene.render.use_motion_blur:
+        warnings.append(
+            "Motion blur smears the RGB image: each pixel's depth and IDs come from one "
+            "instant of the shutter, so edges of moving objects may disagree with the image"
+        )
     return warnings
 
 

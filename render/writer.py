@@ -55,7 +55,13 @@ class DatasetWriter:
 
     def check_compatible(self):
         """Refuse a folder holding another scene's dataset; returns its frames."""
-        previous = dataset.read(self.output_dir)
+        try:
+            previous = dataset.read(self.output_dir, strict=True)
+        except dataset.ForeignDatasetError as error:
+            raise GroundTruthError(
+                f"{error}: choose another output folder (Ground Truth never overwrites files "
+                "it did not write)"
+            ) from None
         if previous is None:
             return []
         problem = dataset.mismatch(previous, self.description([]))
