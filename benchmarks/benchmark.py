@@ -81,20 +81,21 @@ def postprocess_ms(work, width, height, repeats=15):
     folder = os.path.join(work, "post")
     scene.ground_truth.output_dir = folder + os.sep
     pipeline.render_ground_truth(scene, scene.view_layers[0], [1])
-    # Keep one raw frame to convert again and again.
     with pipeline.RenderSession(scene, scene.view_layers[0]):
         scene.frame_set(1)
         bpy.ops.render.render(write_still=False)
-    raw = frame_files.raw_frame_path(folder, 1)
-    keep = raw + ".keep"
-    shutil.copyfile(raw, keep)
+    # Keep the raw passes and the image copy to convert them again and again.
+    raws = [frame_files.raw_frame_path(folder, 1), frame_files.raw_image_path(folder, 1)]
+    for raw in raws:
+        shutil.copyfile(raw, raw + ".keep")
     results = {}
     for preview in (False, True):
         scene.ground_truth.output_preview = preview
         job = pipeline.RenderJob(scene, scene.view_layers[0], [1], overwrite=True)
         times = []
         for _ in range(repeats):
-            shutil.copyfile(keep, raw)
+            for raw in raws:
+                shutil.copyfile(raw + ".keep", raw)
             start = time.perf_counter()
             job.writer.convert(1)
             job.writer.write_dataset([1])
