@@ -146,5 +146,8 @@ class GroundTruthObjectSettings(bpy.types.PropertyGroup):
         max=MAX_ID,
         default=0,
     )
+    # The pass index the user had set before the extension managed the object's, given
+    # back when the object is no longer labelled (nor part of a labelled parent).
+    user_pass_index: IntProperty(min=0, max=MAX_ID, options={"HIDDEN"})
     saved_color: FloatVectorProperty(size=4, subtype="COLOR", options={"HIDDEN"})
     has_saved_color: BoolProperty(options={"HIDDEN"})

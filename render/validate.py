@@ -9,6 +9,9 @@ from ..scene import classes
 
 SUPPORTED_ENGINE = "CYCLES"
 
+# Characters no file system takes in a path (on Windows, a few more).
+_REJECTED = set("\0") | (set('<>"|?*') if os.name == "nt" else set())
+
 
 def resolve_output_dir(scene):
     """The absolute output folder, refusing ``//`` paths in an unsaved file."""
@@ -19,6 +22,12 @@ def resolve_output_dir(scene):
         raise GroundTruthError(
             f"The output folder '{path}' is relative to the .blend file, which is not saved "
             "yet: save the file or choose an absolute folder"
+        )
+    bad = sorted(set(path) & _REJECTED)
+    if bad:
+        shown = " ".join(repr(c) for c in bad)
+        raise GroundTruthError(
+            f"The output folder '{path}' holds characters file systems reject: {shown}"
         )
     return os.path.normpath(bpy.path.abspath(path))
 

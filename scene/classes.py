@@ -134,8 +134,9 @@ def import_pass_indices(scene):
             created += 1
     for ob in foreign:
         ob.ground_truth.class_id = ob.pass_index
-        # The pass index was the user's; from now on the extension manages it.
+        # The pass index was the user's and is now the class: the extension manages it.
         ob.ground_truth.instance_id = 0
+        ob.pass_index = 0
     sync_instance_ids(scene)
     return created, len(foreign)
 
@@ -147,15 +148,30 @@ def is_foreign_pass_index(ob):
 
 
 def _instance_plan(scene):
+    """Return (objects, entries, plan) with the plan keyed by ``name_full``.
+
+    ``name_full``, because a linked object may have the same name as a local one.
+    """
     objects = list(scene.objects)
+    class_ids = [_valid_class(scene, ob.ground_truth.class_id) for ob in objects]
+    # A linked object's ID cannot change, so a local object holding the same ID makes way.
+    fixed = {
+        ob.ground_truth.instance_id
+        for ob, class_id in zip(objects, class_ids, strict=True)
+        if class_id and not _is_editable(ob)
+    }
     entries = [
         ObjectEntry(
-            name=ob.name,
-            class_id=_valid_class(scene, ob.ground_truth.class_id),
-            instance_id=ob.ground_truth.instance_id,
-            parent=ob.parent.name if ob.parent else None,
+            name=ob.name_full,
+            class_id=class_id,
+            instance_id=(
+                0
+                if _is_editable(ob) and ob.ground_truth.instance_id in fixed
+                else ob.ground_truth.instance_id
+            ),
+            parent=ob.parent.name_full if ob.parent else None,
         )
-        for ob in objects
+        for ob, class_id in zip(objects, class_ids, strict=True)
     ]
     try:
         plan = plan_instance_ids(entries)
@@ -169,10 +185,10 @@ def planned_instances(scene):
 
     A list of ``{"id", "object", "class_id"}`` for the labelled objects, by ID.
     """
-    _objects, entries, plan = _instance_plan(scene)
+    objects, entries, plan = _instance_plan(scene)
     table = [
-        {"id": plan[entry.name], "object": entry.name, "class_id": entry.class_id}
-        for entry in entries
+        {"id": plan[entry.name], "object": ob.name, "class_id": entry.class_id}
+        for ob, entry in zip(objects, entries, strict=True)
         if entry.class_id and plan[entry.name]
     ]
     return sorted(table, key=lambda item: item["id"])
@@ -189,19 +205,24 @@ def sync_instance_ids(scene):
     objects, _entries, plan = _instance_plan(scene)
     for ob in objects:
         settings = ob.ground_truth
-        new_id = plan[ob.name]
+        new_id = plan[ob.name_full]
         old_id = settings.instance_id
         if new_id == old_id and (new_id == 0 or ob.pass_index == new_id):
             continue
         if not _is_editable(ob):
             continue
         if new_id:
+            if old_id == 0 and ob.pass_index:
+                settings.user_pass_index = ob.pass_index
             settings.instance_id = new_id
             ob.pass_index = new_id
         else:
-            # No longer managed: clear the pass index only where the extension had set it.
+            # No longer managed: give back the user's own pass index where the extension
+            # had set it.
             if ob.pass_index == old_id:
-                ob.pass_index = 0
+                ob.pass_index = settings.user_pass_index
+            if settings.user_pass_index:
+                settings.user_pass_index = 0
             settings.instance_id = 0
 
 

@@ -58,23 +58,36 @@ def restore_colors(scene):
             settings.has_saved_color = False
 
 
+def _shading_saved_by_another_scene(scene):
+    # The 3D views belong to the file's screens, shared by all scenes: while another
+    # scene shows class colours, it holds the views' own settings.
+    for other in bpy.data.scenes:
+        settings = other.ground_truth
+        if other != scene and settings.preview_colors and settings.saved_shading:
+            return settings.saved_shading
+    return ""
+
+
 def set_preview(scene, enabled):
     """Turn the class-colour preview on or off (idempotent)."""
     settings = scene.ground_truth
     settings.preview_colors = enabled
     if enabled:
         if not settings.saved_shading:
-            saved = {key: shading.color_type for key, shading in _view3d_shadings()}
-            settings.saved_shading = json.dumps(saved)
+            saved = _shading_saved_by_another_scene(scene) or json.dumps(
+                {key: shading.color_type for key, shading in _view3d_shadings()}
+            )
+            settings.saved_shading = saved
         for _key, shading in _view3d_shadings():
             if shading.color_type != "OBJECT":
                 shading.color_type = "OBJECT"
         refresh_colors(scene)
     else:
         restore_colors(scene)
-        if settings.saved_shading:
+        if settings.saved_shading and not _shading_saved_by_another_scene(scene):
             saved = json.loads(settings.saved_shading)
             for key, shading in _view3d_shadings():
                 if key in saved and shading.color_type != saved[key]:
                     shading.color_type = saved[key]
+        if settings.saved_shading:
             settings.saved_shading = ""
