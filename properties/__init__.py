@@ -20,7 +20,10 @@ _register_classes, _unregister_classes = bpy.utils.register_classes_factory(clas
 def register():
     _register_classes()
     bpy.types.Scene.ground_truth = bpy.props.PointerProperty(type=GroundTruthSceneSettings)
-    bpy.types.Object.ground_truth = bpy.props.PointerProperty(type=GroundTruthObjectSettings)
+    # Overridable, so that library overrides of linked assets can be labelled.
+    bpy.types.Object.ground_truth = bpy.props.PointerProperty(
+        type=GroundTruthObjectSettings, override={"LIBRARY_OVERRIDABLE"}
+    )
 
 
 def unregister():

@@ -138,6 +138,7 @@ class GroundTruthObjectSettings(bpy.types.PropertyGroup):
         min=0,
         max=MAX_ID,
         default=0,
+        override={"LIBRARY_OVERRIDABLE"},
     )
     instance_id: IntProperty(
         name="Instance",
@@ -145,9 +146,12 @@ class GroundTruthObjectSettings(bpy.types.PropertyGroup):
         min=0,
         max=MAX_ID,
         default=0,
+        override={"LIBRARY_OVERRIDABLE"},
     )
     # The pass index the user had set before the extension managed the object's, given
     # back when the object is no longer labelled (nor part of a labelled parent).
-    user_pass_index: IntProperty(min=0, max=MAX_ID, options={"HIDDEN"})
+    user_pass_index: IntProperty(
+        min=0, max=MAX_ID, options={"HIDDEN"}, override={"LIBRARY_OVERRIDABLE"}
+    )
     saved_color: FloatVectorProperty(size=4, subtype="COLOR", options={"HIDDEN"})
     has_saved_color: BoolProperty(options={"HIDDEN"})

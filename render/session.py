@@ -86,7 +86,8 @@ class RenderSession:
         # Pass indices the user set by hand on unlabelled objects would show up as
         # instances; they read 0 for the render and get their value back after.
         for ob in self.scene.objects:
-            if classes.is_foreign_pass_index(ob) and ob.library is None:
+            # Linked objects included: Blender lets a session change their pass index.
+            if classes.is_foreign_pass_index(ob):
                 value = ob.pass_index
                 ob.pass_index = 0
                 self._restore.append(lambda ob=ob, value=value: setattr(ob, "pass_index", value))

@@ -188,3 +188,27 @@ def test_a_failed_write_keeps_earlier_frames_complete(stage, out_dir):
     assert json.loads((out_dir / "dataset.json").read_text())["frames"] == [1]
     assert reader.load_frame(str(out_dir), 1)["instance"].any()
     assert not [p for p in (out_dir / "class").iterdir() if p.name.startswith(".")]
+
+
+def test_library_overrides_can_be_labelled_and_keep_their_label(scene, tmp_path):
+    add_camera(scene, location=(0.0, 0.0, 10.0), ortho_scale=32.0)
+    asset = add_box(scene, "Asset", (0.0, 0.0, 1.0), (8.0, 8.0, 2.0))
+    library = tmp_path / "assets.blend"
+    bpy.data.libraries.write(str(library), {asset})
+    bpy.data.objects.remove(asset)
+    with bpy.data.libraries.load(str(library), link=True) as (_source, linked):
+        linked.objects = ["Asset"]
+    scene.collection.objects.link(linked.objects[0])
+    override = linked.objects[0].override_create(remap_local_usages=True)
+    label([override], "Asset")
+    assert override.ground_truth.class_id == 1 and override.pass_index == 1
+
+    blend = tmp_path / "shot.blend"
+    scene.ground_truth.output_dir = "//out/"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    bpy.ops.wm.open_mainfile(filepath=str(blend))
+    reopened = next(ob for ob in bpy.data.objects if ob.override_library)
+    assert reopened.ground_truth.class_id == 1 and reopened.pass_index == 1
+    assert bpy.ops.ground_truth.render() == {"FINISHED"}
+    _depth, instance = outputs(tmp_path / "out")
+    assert (instance == 1).sum() == 64
