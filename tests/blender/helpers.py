@@ -124,4 +124,6 @@ def snapshot_scene(scene):
         "pass_index": {ob.name: ob.pass_index for ob in scene.objects},
         "class": {ob.name: ob.ground_truth.class_id for ob in scene.objects},
         "colors": {ob.name: tuple(ob.color) for ob in scene.objects},
+        "selected": sorted(ob.name for ob in scene.objects if ob.select_get()),
+        "active": getattr(bpy.context.view_layer.objects.active, "name", None),
     }

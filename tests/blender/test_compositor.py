@@ -33,9 +33,20 @@ def build_user_tree(scene):
     viewer = tree.nodes.new("CompositorNodeViewer")
     viewer.location = (300.0, -200.0)
     output.location = (300.0, 0.0)
+    # The user's own File Output node, writing next to the dataset.
+    own_output = tree.nodes.new("CompositorNodeOutputFile")
+    own_output.name = "My File Output"
+    own_output.location = (300.0, -400.0)
+    if IS_5:
+        own_output.directory = "//my_outputs/"
+        own_output.file_name = "glare_"
+        own_output.file_output_items.new("RGBA", "Image")
+    else:
+        own_output.base_path = "//my_outputs/glare_"
     tree.links.new(layers.outputs["Image"], glare.inputs[0])
     tree.links.new(glare.outputs[0], output_socket)
     tree.links.new(glare.outputs[0], viewer.inputs[0])
+    tree.links.new(glare.outputs[0], own_output.inputs[0])
     return tree
 
 

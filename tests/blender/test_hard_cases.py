@@ -190,7 +190,12 @@ def test_a_failed_write_keeps_earlier_frames_complete(stage, out_dir):
     assert not [p for p in (out_dir / "class").iterdir() if p.name.startswith(".")]
 
 
-def test_library_overrides_can_be_labelled_and_keep_their_label(scene, tmp_path):
+def test_library_overrides_can_be_labelled_and_keep_their_label(scene, tmp_path, request):
+    if bpy.app.version >= (5, 0, 0):
+        # Measured: 5.0 records the override of a Python-defined PointerProperty as one
+        # REPLACE of the whole group and does not apply it on load (4.2/4.5 record
+        # "ground_truth.class_id" and keep it); pass_index survives on every version.
+        request.applymarker(pytest.mark.xfail(reason="Blender 5.0 drops the override on load"))
     add_camera(scene, location=(0.0, 0.0, 10.0), ortho_scale=32.0)
     asset = add_box(scene, "Asset", (0.0, 0.0, 1.0), (8.0, 8.0, 2.0))
     library = tmp_path / "assets.blend"
@@ -212,3 +217,49 @@ def test_library_overrides_can_be_labelled_and_keep_their_label(scene, tmp_path)
     assert bpy.ops.ground_truth.render() == {"FINISHED"}
     _depth, instance = outputs(tmp_path / "out")
     assert (instance == 1).sum() == 64
+
+
+def test_volumes_are_never_labelled_and_pixels_stay_consistent(stage, out_dir):
+    fog = add_box(stage, "Fog", (0.0, 0.0, 5.0), (12.0, 12.0, 2.0))
+    material = bpy.data.materials.new("Fog")
+    material.use_nodes = True
+    nodes = material.node_tree.nodes
+    nodes.remove(next(n for n in nodes if n.type == "BSDF_PRINCIPLED"))
+    volume = nodes.new("ShaderNodeVolumePrincipled")
+    output = next(n for n in nodes if n.type == "OUTPUT_MATERIAL")
+    material.node_tree.links.new(volume.outputs[0], output.inputs["Volume"])
+    fog.data.materials.append(material)
+    label([fog], "Fog")
+    assert bpy.ops.ground_truth.render() == {"FINISHED"}
+    depth, instance = outputs(out_dir)
+    assert fog.pass_index not in instance
+    # A camera ray that scatters inside the volume at the first sample hits no surface:
+    # background. Every other pixel holds the surface behind, with its own depth.
+    centre = (slice(9, 15), slice(13, 19))
+    box = bpy.data.objects["Box"].pass_index
+    ids, values = instance[centre], depth[centre]
+    assert set(np.unique(ids)) <= {0, box}
+    np.testing.assert_allclose(values[ids == box], 8.0, rtol=1e-6)
+    assert np.isposinf(values[ids == 0]).all()
+
+
+def test_a_camera_inside_an_object_sees_its_inside(scene, out_dir):
+    add_camera(scene, location=(0.0, 0.0, 0.0))
+    room = add_box(scene, "Room", (0.0, 0.0, 0.0), (10.0, 10.0, 10.0))
+    label([room], "Room")
+    assert bpy.ops.ground_truth.render() == {"FINISHED"}
+    depth, instance = outputs(out_dir)
+    assert (instance == room.pass_index).all()
+    np.testing.assert_allclose(depth, 5.0, rtol=1e-6)  # the far wall, planar
+
+
+def test_files_the_extension_did_not_write_are_never_touched(stage, out_dir):
+    (out_dir / "rgb").mkdir(parents=True)
+    mine = {out_dir / "notes.txt": "keep", out_dir / "rgb" / "sketch.png": "mine too"}
+    for path, text in mine.items():
+        path.write_text(text)
+    assert bpy.ops.ground_truth.render() == {"FINISHED"}
+    stage.ground_truth.overwrite = True
+    assert bpy.ops.ground_truth.render() == {"FINISHED"}
+    for path, text in mine.items():
+        assert path.read_text() == text
