@@ -57,6 +57,7 @@ class GROUND_TRUTH_OT_render(bpy.types.Operator):
         engine = context.scene.render.engine
         if engine != "CYCLES" and not self.use_cycles:
             self.use_cycles = True
+            # Confirming runs execute(), which renders as below.
             return context.window_manager.invoke_confirm(
                 self,
                 event,
@@ -66,13 +67,24 @@ class GROUND_TRUTH_OT_render(bpy.types.Operator):
                 "Your engine setting is kept.",
                 confirm_text="Render with Cycles",
             )
-        if context.window is None:
-            return self.execute(context)
+        return self.execute(context)
+
+    def execute(self, context):
         try:
             self._job = self._create_job(context)
         except GroundTruthError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
+        if bpy.app.background or context.window is None:
+            try:
+                self._job.run()
+            except GroundTruthError as error:
+                self.report({"ERROR"}, str(error))
+                return {"CANCELLED"}
+            self._report_done(self._job.report)
+            return {"FINISHED"}
+        # In the UI: one frame per timer event, so that the progress bar, the status
+        # line and Esc work between frames.
         self._steps = self._job.steps()
         window_manager = context.window_manager
         window_manager.progress_begin(0, max(len(self._job.todo), 1))
@@ -92,8 +104,7 @@ class GROUND_TRUTH_OT_render(bpy.types.Operator):
         except StopIteration:
             return self._finish(context)
         except GroundTruthError as error:
-            self.report({"ERROR"}, str(error))
-            return self._finish(context)
+            return self._finish(context, error)
         context.window_manager.progress_update(done)
         left = self._job.seconds_left()
         eta = f", about {left:.0f} s left" if left is not None else ""
@@ -102,24 +113,22 @@ class GROUND_TRUTH_OT_render(bpy.types.Operator):
         )
         return {"RUNNING_MODAL"}
 
-    def _finish(self, context):
-        # Closing the generator ends the render session, which restores the scene.
-        self._steps.close()
+    def _finish(self, context, error=None):
+        # Closing the generator ends the render session, which restores the scene and
+        # writes every frame already rendered.
+        try:
+            self._steps.close()
+        except GroundTruthError as close_error:
+            error = error or close_error
         window_manager = context.window_manager
         window_manager.event_timer_remove(self._timer)
         window_manager.progress_end()
         context.workspace.status_text_set(None)
-        self._report_done(self._job.report)
-        return {"CANCELLED"} if self._job.report.cancelled else {"FINISHED"}
-
-    def execute(self, context):
-        try:
-            report = self._create_job(context).run()
-        except GroundTruthError as error:
+        if error is not None:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
-        self._report_done(report)
-        return {"FINISHED"}
+        self._report_done(self._job.report)
+        return {"CANCELLED"} if self._job.report.cancelled else {"FINISHED"}
 
     def _report_done(self, report):
         for warning in report.warnings:
