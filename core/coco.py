@@ -195,7 +195,10 @@ def image_entry(frame: int, width: int, height: int) -> dict:
 
 
 def frame_annotations(
-    frame: int, instance_map: np.ndarray, instance_classes: Mapping[int, int]
+    frame: int,
+    instance_map: np.ndarray,
+    instance_classes: Mapping[int, int],
+    boxes: Mapping[int, tuple] | None = None,
 ) -> list[dict]:
     """COCO annotations (without ``id``) of one frame's visible, labelled instances.
 
@@ -203,9 +206,11 @@ def frame_annotations(
     ``instance_classes`` is > 0, in ascending instance ID order, with keys
     ``image_id`` (= frame), ``category_id``, ``segmentation`` (compressed RLE),
     ``area`` (pixel count, int), ``bbox`` (tight ``[x, y, w, h]`` ints), ``iscrowd``
-    (0) and ``instance_id``. IDs with no class or class 0 are left out.
+    (0) and ``instance_id``. IDs with no class or class 0 are left out. ``boxes`` (from
+    :func:`~.boxes.bboxes_from_instance_map` of the same map) saves computing them again.
     """
-    boxes = bboxes_from_instance_map(instance_map)
+    if boxes is None:
+        boxes = bboxes_from_instance_map(instance_map)
     rles = rle_encode_instances(instance_map)
     annotations = []
     for instance_id, (bbox, area) in boxes.items():
@@ -276,7 +281,11 @@ def _meta_classes(root: str, frame: int) -> dict[int, int] | None:
 
 
 def frame_entry(
-    root: str, frame: int, data: Mapping, instance_map: np.ndarray | None = None
+    root: str,
+    frame: int,
+    data: Mapping,
+    instance_map: np.ndarray | None = None,
+    boxes: Mapping[int, tuple] | None = None,
 ) -> tuple[dict, list[dict]] | None:
     """The COCO image and annotations of one frame of the dataset under ``root``.
 
@@ -299,7 +308,7 @@ def frame_entry(
     if classes is None:
         classes = {int(i["id"]): int(i.get("class_id", 0)) for i in data.get("instances", [])}
     classes = {i: c if c in known else 0 for i, c in classes.items()}
-    return image_entry(frame, width, height), frame_annotations(frame, instance_map, classes)
+    return image_entry(frame, width, height), frame_annotations(frame, instance_map, classes, boxes)
 
 
 def coco_document(data: Mapping, entries: Iterable[tuple[dict, list[dict]]]) -> dict:

@@ -148,6 +148,7 @@ def instance_annotations(
     instance_map: np.ndarray,
     instances: Iterable[Mapping],
     world_to_camera_cv: np.ndarray,
+    boxes: Mapping[int, tuple] | None = None,
 ) -> list[dict]:
     """The ``instances`` block of a frame's meta.
 
@@ -156,9 +157,10 @@ def instance_annotations(
     bound-box corners, e.g. ``obj.bound_box`` of the evaluated object).
     ``instance_map`` (HxW integers) gives ``visible_pixels`` and ``bbox``: 0 and
     ``None`` for instances with no pixel. IDs in the map that no instance names are
-    ignored. Entries are sorted by (id, object).
+    ignored. Entries are sorted by (id, object). ``boxes`` (from
+    :func:`~.boxes.bboxes_from_instance_map` of the same map) saves computing them again.
     """
-    visible = bboxes_from_instance_map(np.asarray(instance_map))
+    visible = bboxes_from_instance_map(np.asarray(instance_map)) if boxes is None else boxes
     w2c = np.asarray(world_to_camera_cv, dtype=np.float64)
     result = []
     for item in sorted(instances, key=lambda i: (int(i["id"]), str(i["object"]))):

@@ -10,7 +10,7 @@ import time
 
 import bpy
 
-from ..core import coco, dataset, depth16, frames, meta
+from ..core import boxes, coco, dataset, depth16, frames, meta
 from ..core.errors import GroundTruthError
 
 # The COCO file is rewritten at most this often during a render, and always at the end.
@@ -89,10 +89,12 @@ class DatasetWriter:
         )
         if self._write_depth_mm:
             depth16.write_depth_mm(root, frame, labels.depth)
+        # Boxes and pixel counts once, for the meta and for COCO.
+        found = boxes.bboxes_from_instance_map(labels.instance)
         if self._write_meta and info is not None:
             height, width = labels.instance.shape
             instances = meta.instance_annotations(
-                labels.instance, info["instances"], info["camera"]["world_to_camera_cv"]
+                labels.instance, info["instances"], info["camera"]["world_to_camera_cv"], found
             )
             meta.write_meta(
                 root, frame, meta.frame_meta(frame, width, height, info["camera"], instances)
@@ -100,7 +102,7 @@ class DatasetWriter:
         if self._write_coco:
             entries = self._entries()
             entries[frame] = coco.frame_entry(
-                root, frame, self.description([]), instance_map=labels.instance
+                root, frame, self.description([]), instance_map=labels.instance, boxes=found
             )
             self._coco_dirty = True
         return labels

@@ -11,7 +11,7 @@ from ground_truth.render import pipeline
 from helpers import IS_5, add_box, add_camera, add_plane, label, snapshot_scene, snapshot_tree
 
 
-def build_user_tree(scene):
+def build_user_tree(scene, folder):
     """The user's own compositor: Render Layers -> Glare -> output, plus a Viewer."""
     if IS_5:
         tree = bpy.data.node_groups.new("User Compositing", "CompositorNodeTree")
@@ -38,11 +38,11 @@ def build_user_tree(scene):
     own_output.name = "My File Output"
     own_output.location = (300.0, -400.0)
     if IS_5:
-        own_output.directory = "//my_outputs/"
+        own_output.directory = str(folder / "my_outputs") + "/"
         own_output.file_name = "glare_"
         own_output.file_output_items.new("RGBA", "Image")
     else:
-        own_output.base_path = "//my_outputs/glare_"
+        own_output.base_path = str(folder / "my_outputs" / "glare_")
     tree.links.new(layers.outputs["Image"], glare.inputs[0])
     tree.links.new(glare.outputs[0], output_socket)
     tree.links.new(glare.outputs[0], viewer.inputs[0])
@@ -62,7 +62,7 @@ def small_scene(scene, out_dir):
 
 
 def test_user_tree_is_identical_after_setup_render_and_removal(small_scene, out_dir):
-    tree = build_user_tree(small_scene)
+    tree = build_user_tree(small_scene, out_dir.parent)
     before = snapshot_tree(tree)
 
     setup.setup_compositor(small_scene, small_scene.view_layers[0])
@@ -79,6 +79,7 @@ def test_user_tree_is_identical_after_setup_render_and_removal(small_scene, out_
     assert bpy.ops.ground_truth.render() == {"FINISHED"}
     assert snapshot_tree(tree) == with_setup
     assert (out_dir / "depth" / "000001.exr").exists()
+    assert list((out_dir.parent / "my_outputs").rglob("*"))  # the user's own output still works
 
     assert bpy.ops.ground_truth.remove_compositor() == {"FINISHED"}
     assert snapshot_tree(tree) == before
@@ -86,7 +87,7 @@ def test_user_tree_is_identical_after_setup_render_and_removal(small_scene, out_
 
 
 def test_render_without_setup_leaves_the_scene_as_it_was(small_scene, out_dir):
-    build_user_tree(small_scene)
+    build_user_tree(small_scene, out_dir.parent)
     before = snapshot_scene(small_scene)
     assert bpy.ops.ground_truth.render() == {"FINISHED"}
     assert snapshot_scene(small_scene) == before
@@ -138,7 +139,7 @@ def test_cancelled_render_restores_settings_and_keeps_finished_frames(small_scen
 
 
 def test_failed_render_restores_settings(small_scene, out_dir):
-    build_user_tree(small_scene)
+    build_user_tree(small_scene, out_dir.parent)
     small_scene.frame_current = 3
     before = snapshot_scene(small_scene)
 
