@@ -160,9 +160,8 @@ def main(argv):
     scene, objects = build_scene(args.width, args.height, args.samples)
     label_scene(scene, objects)
     os.makedirs(output, exist_ok=True)
+    scene.ground_truth.output_dir = "//"  # the dataset lies next to the saved .blend
     bpy.ops.wm.save_as_mainfile(filepath=os.path.join(output, "demo.blend"))
-    scene = bpy.context.scene
-    scene.ground_truth.output_dir = "//"
     bpy.ops.ground_truth.render()
 
     print(f"\nGround truth of the demo scene ({args.width}x{args.height}, {args.samples} samples):")
@@ -171,6 +170,8 @@ def main(argv):
         ("depth (float32 metres)", "depth/000001.exr"),
         ("class map (uint16)", "class/000001.png"),
         ("instance map (uint16)", "instance/000001.png"),
+        ("camera, poses, boxes", "meta/000001.json"),
+        ("COCO annotations", "annotations/coco_instances.json"),
         ("preview", "preview/000001.png"),
         ("dataset description", "dataset.json"),
         ("scene", "demo.blend"),
@@ -178,7 +179,6 @@ def main(argv):
         path = os.path.join(output, name)
         mark = "" if os.path.exists(path) else "  (missing!)"
         print(f"  {kind:24s} {path}{mark}")
-    bpy.ops.wm.save_mainfile()
 
 
 if __name__ == "__main__":
