@@ -1,5 +1,6 @@
 """The compositor setup is non-destructive and every render restores the user's state."""
 
+import json
 import os
 
 import bpy
@@ -136,6 +137,11 @@ def test_cancelled_render_restores_settings_and_keeps_finished_frames(small_scen
     assert report.cancelled and report.frames == [1] and seen == [1, 2]
     assert snapshot_scene(small_scene) == before
     assert sorted(os.listdir(out_dir / "depth")) == ["000001.exr"]
+    # dataset.json and COCO list exactly the finished frame.
+    assert json.loads((out_dir / "dataset.json").read_text())["frames"] == [1]
+    coco = json.loads((out_dir / "annotations" / "coco_instances.json").read_text())
+    assert [image["id"] for image in coco["images"]] == [1]
+    assert {a["image_id"] for a in coco["annotations"]} == {1}
 
 
 def test_failed_render_restores_settings(small_scene, out_dir):
