@@ -34,7 +34,14 @@ CONVENTIONS = {
         "background": 0,
         "unlabelled": 0,
     },
-    "labels": "class and instance come from the first sample of the same render as depth and "
+    "part": {
+        "path": "part/NNNNNN.png",
+        "dtype": "uint16",
+        "value": "the part ID (Material.pass_index) of the surface's material",
+        "background": 0,
+        "no_part": 0,
+    },
+    "labels": "class, instance and part come from the first sample of the same render as depth and "
     "rgb: each pixel holds exactly one surface's IDs, never a blend",
     "camera_axes": {
         "blender": "x right, y up, z backward (looks along -z)",
@@ -52,11 +59,13 @@ def build(
     scene: str,
     resolution: tuple[int, int],
     blend_file: str = "",
+    parts: list[dict] | None = None,
 ) -> dict:
     """The dataset description as a JSON-ready dict.
 
     ``classes``: dicts with id, name and colour (0..1 floats, written as hex too);
-    ``instances``: dicts with id, object and class_id.
+    ``instances``: dicts with id, object and class_id; ``parts``: dicts with id and
+    materials (the names of the materials carrying that part ID).
     """
     return {
         "format": FORMAT,
@@ -77,6 +86,10 @@ def build(
             for c in sorted(classes, key=lambda c: c["id"])
         ],
         "instances": sorted(instances, key=lambda i: i["id"]),
+        "parts": [
+            {"id": p["id"], "materials": sorted(p["materials"])}
+            for p in sorted(parts or [], key=lambda p: p["id"])
+        ],
         "frames": sorted(set(frames)),
     }
 

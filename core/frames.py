@@ -1,11 +1,13 @@
 """Turn one frame's raw passes into the dataset's label files (no Blender needed).
 
-The compositor writes a raw multilayer EXR per frame holding the Depth and Object
-Index passes of the same render. ``convert_frame`` reads it and writes:
+The compositor writes a raw multilayer EXR per frame holding the Depth, Object
+Index and Material Index passes of the same render. ``convert_frame`` reads it and
+writes:
 
 - ``depth/NNNNNN.exr``: float32, one channel ``Y``, planar depth in metres, ``inf`` = background;
 - ``class/NNNNNN.png`` and ``instance/NNNNNN.png``: 16-bit gray, 0 = background/unlabelled;
-- ``preview/NNNNNN.png``: RGB | depth | class | instance, for a person to check.
+- ``part/NNNNNN.png``: 16-bit gray, the material's part ID (pass index), 0 = none/background;
+- ``preview/NNNNNN.png``: RGB | depth | class | instance (| part), for a person to check.
 
 This is also what a farm's raw output is finalized with.
 """
@@ -38,22 +40,38 @@ class FrameLabels:
     instance: np.ndarray  # uint16 HxW
     klass: np.ndarray  # uint16 HxW
     instance_pixels: dict[int, int] = field(default_factory=dict)
+    part: np.ndarray | None = None  # uint16 HxW, when the part map is made
 
 
-def raw_passes(channels: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Depth and Object Index from the channels of the compositor's raw EXR.
+def layer_channels(
+    channels: dict[str, np.ndarray], layer: str, names: tuple[str, ...]
+) -> dict[str, np.ndarray]:
+    """The channels ``names`` of ``layer`` in a Blender multilayer EXR (missing ones left out).
 
-    The extension's setup packs them into one layer ``Raw``: R = Depth, G = Object
-    Index (Blender names the channels ``Raw.R`` or ``ViewLayer.Raw.R``).
+    Blender names them ``Layer.R`` or ``ViewLayer.Layer.R``.
     """
     found = {}
     for name, values in channels.items():
         parts = name.split(".")
-        if len(parts) >= 2 and parts[-2] == RAW_LAYER and parts[-1] in ("R", "G"):
+        if len(parts) >= 2 and parts[-2] == layer and parts[-1] in names:
             found[parts[-1]] = values
-    if len(found) != 2:
+    return found
+
+
+def raw_passes(channels: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The passes in the channels of the compositor's raw EXR, by name.
+
+    The extension's setup packs them into one layer ``Raw``: R = Depth, G = Object
+    Index, B = Material Index. Returns ``depth``, ``index`` and, when the file has it
+    (setups made before part labels do not), ``material``.
+    """
+    found = layer_channels(channels, RAW_LAYER, ("R", "G", "B"))
+    if "R" not in found or "G" not in found:
         raise ValueError(f"The raw EXR has no '{RAW_LAYER}' layer (channels: {sorted(channels)})")
-    return found["R"], found["G"]
+    passes = {"depth": found["R"], "index": found["G"]}
+    if "B" in found:
+        passes["material"] = found["B"]
+    return passes
 
 
 def frame_complete(root: str, frame: int, kinds: list[str]) -> bool:
@@ -88,27 +106,41 @@ def class_lookup(instance_classes: dict[int, int]) -> np.ndarray:
     return table
 
 
+def _id_map(raw: np.ndarray, background: np.ndarray, what: str) -> np.ndarray:
+    """An exact uint16 ID map from a first-sample index pass; 0 on the background."""
+    index = np.rint(np.asarray(raw, dtype=np.float32))
+    if index.size and (index.min() < 0 or index.max() > MAX_ID):
+        raise ValueError(f"The {what} pass holds values outside 0..{MAX_ID}")
+    ids = index.astype(np.uint16)
+    ids[background] = 0
+    return ids
+
+
 def labels_from_raw(
-    depth_raw: np.ndarray, index_raw: np.ndarray, unit_scale: float, lookup: np.ndarray
+    depth_raw: np.ndarray,
+    index_raw: np.ndarray,
+    unit_scale: float,
+    lookup: np.ndarray,
+    material_raw: np.ndarray | None = None,
 ) -> FrameLabels:
-    """Depth in metres and exact integer maps from the raw Depth and Object Index passes.
+    """Depth in metres and exact integer maps from the raw Depth and index passes.
 
     Instance IDs not in ``lookup``'s known instances keep their value in the
-    instance map but get class 0.
+    instance map but get class 0. With ``material_raw`` (the Material Index pass)
+    the part map is made too.
     """
     depth = np.asarray(depth_raw, dtype=np.float32)
     background = ~(depth < BACKGROUND_DEPTH * 0.5)
     depth = np.where(background, np.float32(np.inf), depth * np.float32(unit_scale))
-    index = np.rint(np.asarray(index_raw, dtype=np.float32))
-    if index.size and (index.min() < 0 or index.max() > MAX_ID):
-        raise ValueError("The Object Index pass holds values outside 0..32767")
-    instance = index.astype(np.uint16)
-    instance[background] = 0
+    instance = _id_map(index_raw, background, "Object Index")
     klass = lookup[instance]
     counts = np.bincount(instance.ravel(), minlength=1)
     ids = np.flatnonzero(counts)
     pixels = {int(i): int(counts[i]) for i in ids if i}
-    return FrameLabels(depth=depth, instance=instance, klass=klass, instance_pixels=pixels)
+    part = None if material_raw is None else _id_map(material_raw, background, "Material Index")
+    return FrameLabels(
+        depth=depth, instance=instance, klass=klass, instance_pixels=pixels, part=part
+    )
 
 
 def convert_frame(
@@ -123,18 +155,32 @@ def convert_frame(
     write_class: bool = True,
     write_instance: bool = True,
     write_preview: bool = True,
+    write_part: bool = False,
     remove_raw: bool = True,
 ) -> FrameLabels:
     """Convert frame ``frame``'s raw EXR under ``root`` into the dataset's files."""
     raw_path = raw_frame_path(root, frame)
-    channels = exr.read_exr(raw_path)
-    labels = labels_from_raw(*raw_passes(channels), unit_scale, lookup)
+    passes = raw_passes(exr.read_exr(raw_path))
+    if write_part and "material" not in passes:
+        raise ValueError(
+            f"{raw_path} has no Material Index pass: update the compositor setup "
+            "(Update Compositor) and render again for part maps"
+        )
+    labels = labels_from_raw(
+        passes["depth"],
+        passes["index"],
+        unit_scale,
+        lookup,
+        passes["material"] if write_part else None,
+    )
     if write_depth:
         _write(root, "depth", frame, lambda p: exr.write_exr(p, {"Y": labels.depth}, zlib_level=1))
     if write_class:
         _write(root, "class", frame, lambda p: png.write_png(p, labels.klass, filter="up"))
     if write_instance:
         _write(root, "instance", frame, lambda p: png.write_png(p, labels.instance, filter="up"))
+    if write_part:
+        _write(root, "part", frame, lambda p: png.write_png(p, labels.part, filter="up"))
     if write_preview:
         picture = preview_picture(root, frame, labels, class_colors, class_names)
         _write(
@@ -167,6 +213,9 @@ def preview_picture(root, frame, labels, class_colors, class_names):
     every = (slice(None, None, step), slice(None, None, step))
     instance = labels.instance[every]
     instance_colors = {i: colors.instance_color(i) for i in labels.instance_pixels}
+    extra = []
+    if labels.part is not None:
+        extra.append(preview.part_panel(labels.part[every]))
     return preview.compose_preview(
         rgb[every],
         labels.depth[every],
@@ -175,6 +224,7 @@ def preview_picture(root, frame, labels, class_colors, class_names):
         class_colors,
         class_names,
         instance_colors,
+        extra_panels=extra,
     )
 
 

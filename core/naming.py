@@ -17,15 +17,17 @@ DEPTH_DIR = "depth"
 CLASS_DIR = "class"
 INSTANCE_DIR = "instance"
 PREVIEW_DIR = "preview"
+PART_DIR = "part"
 RAW_DIR = ".raw"
 
-KINDS = (RGB_DIR, DEPTH_DIR, CLASS_DIR, INSTANCE_DIR, PREVIEW_DIR)
+KINDS = (RGB_DIR, DEPTH_DIR, CLASS_DIR, INSTANCE_DIR, PREVIEW_DIR, PART_DIR)
 EXTENSIONS = {
     RGB_DIR: ".png",
     DEPTH_DIR: ".exr",
     CLASS_DIR: ".png",
     INSTANCE_DIR: ".png",
     PREVIEW_DIR: ".png",
+    PART_DIR: ".png",
 }
 
 _NUMBER_SUFFIX = re.compile(r"\.\d{3,}$")
@@ -43,7 +45,8 @@ def frame_stem(frame: int) -> str:
 def frame_path(root: str | os.PathLike[str], kind: str, frame: int) -> str:
     """Return ``root/<kind>/<stem><ext>`` for an output ``kind`` (one of :data:`KINDS`).
 
-    Depth frames are ``.exr``, all others ``.png``. Unknown kinds raise
+    Each kind has its extension in :data:`EXTENSIONS` (``.exr`` for float data,
+    ``.png`` otherwise). Unknown kinds raise
     :class:`ValueError`.
     """
     if kind not in EXTENSIONS:

@@ -1,5 +1,8 @@
 """Side-by-side preview images: RGB | depth | class | instance, with titles and legends.
 
+Optional outputs (part labels, normals, flow) add their own panels after the instance
+panel (:class:`Panel`, made by :func:`part_panel` and its siblings).
+
 The preview is a uint8 RGB image for people to glance at; it is not ground truth.
 Each panel has a title strip above it and a legend strip below it. Text is drawn with
 the built-in bitmap font (:mod:`.font`), at scale 2 for images at least 400 pixels
@@ -8,6 +11,8 @@ tall, else scale 1. Text that does not fit a panel is clipped at the panel's edg
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .colors import (
@@ -15,6 +20,7 @@ from .colors import (
     depth_colormap,
     depth_image,
     depth_range,
+    instance_color,
     label_image,
     to_uint8,
 )
@@ -23,6 +29,22 @@ from .font import GLYPH_HEIGHT, LINE_HEIGHT, draw_text, text_size
 BACKGROUND = (24, 24, 24)
 TEXT_COLOR = (235, 235, 235)
 DIM_TEXT_COLOR = (160, 160, 160)
+
+
+class Panel(NamedTuple):
+    """An extra preview panel: a title, a uint8 HxWx3 picture and one line of legend."""
+
+    title: str
+    image: np.ndarray
+    legend: str
+
+
+def part_panel(part: np.ndarray) -> Panel:
+    """The part map's panel: each part ID in its own colour (instance palette), 0 black."""
+    present = _present_ids(part)
+    colors = {i: instance_color(i) for i in present}
+    count = len(present)
+    return Panel("Part", label_image(part, colors), f"{count} part" + ("" if count == 1 else "s"))
 
 
 def text_scale(height: int) -> int:
@@ -82,8 +104,9 @@ def compose_preview(
     class_colors: dict[int, tuple[float, float, float]],
     class_names: dict[int, str],
     instance_colors: dict[int, tuple[float, float, float]] | None = None,
+    extra_panels: list[Panel] | tuple[Panel, ...] = (),
 ) -> np.ndarray:
-    """Compose the four-panel preview image; return uint8 (H_total x W_total x 3).
+    """Compose the preview image (four panels + ``extra_panels``); return uint8 HxWx3.
 
     ``rgb`` is uint8 HxWx3 (an alpha channel is dropped), ``depth`` float HxW in metres
     (inf, nan, <= 0 and Cycles' 1e10 background are shown black), ``class_map`` and
@@ -91,7 +114,8 @@ def compose_preview(
     (floats 0..1, falling back to :func:`class_color`), instance colours from
     ``instance_colors`` or :func:`class_color`. Panels are placed left to right with a
     gap of ``4 * scale`` pixels; panel images start ``title_height`` pixels from the top,
-    where the title height is ``GLYPH_HEIGHT * scale + 4 * scale``.
+    where the title height is ``GLYPH_HEIGHT * scale + 4 * scale``. Each extra panel's
+    image must be uint8 HxWx3 of the same size.
     """
     rgb = np.asarray(rgb)
     if rgb.ndim == 2:
@@ -102,6 +126,12 @@ def compose_preview(
     for name, arr in (("depth", depth), ("class_map", class_map), ("instance_map", instance_map)):
         if np.shape(arr) != (height, width):
             raise ValueError(f"{name} has shape {np.shape(arr)}, expected {(height, width)}")
+    for extra in extra_panels:
+        if np.shape(extra.image) != (height, width, 3):
+            raise ValueError(
+                f"panel {extra.title!r} has shape {np.shape(extra.image)}, "
+                f"expected {(height, width, 3)}"
+            )
     class_map = np.asarray(class_map)
     instance_map = np.asarray(instance_map)
 
@@ -132,12 +162,14 @@ def compose_preview(
     depth_legend_height = 5 * scale + scale + line
     legend_height = 2 * pad + max(line, depth_legend_height, len(class_lines) * line)
     total_height = title_height + height + legend_height
-    total_width = 4 * width + 3 * gap
+    count = 4 + len(extra_panels)
+    total_width = count * width + (count - 1) * gap
     canvas = np.empty((total_height, total_width, 3), dtype=np.uint8)
     canvas[:] = BACKGROUND
 
-    titles = ("RGB", depth_title, "Class", "Instance")
+    titles = ("RGB", depth_title, "Class", "Instance", *(p.title for p in extra_panels))
     panels = (rgb[:, :, :3], depth_panel, class_panel, instance_panel)
+    panels += tuple(p.image for p in extra_panels)
     legend_top = title_height + height + pad
     columns = []
     for index, (title, panel) in enumerate(zip(titles, panels, strict=True)):
@@ -177,4 +209,6 @@ def compose_preview(
             draw_text(class_column, x + swatch + 2 * scale, y, label, TEXT_COLOR, scale)
 
     draw_text(columns[3], pad, legend_top, instance_text, TEXT_COLOR, scale)
+    for column, extra in zip(columns[4:], extra_panels, strict=True):
+        draw_text(column, pad, legend_top, extra.legend, TEXT_COLOR, scale)
     return canvas

@@ -21,6 +21,7 @@ depth      float32 HxW            ``depth/NNNNNN.exr``: planar depth in metres, 
 depth_mm   uint16 HxW             ``depth_mm/NNNNNN.png``: millimetres, 0 = no data
 class      uint16 HxW             ``class/NNNNNN.png``: class IDs, 0 = background
 instance   uint16 HxW             ``instance/NNNNNN.png``: instance IDs, 0 = background
+part       uint16 HxW             ``part/NNNNNN.png``: part IDs, 0 = none or background
 meta       dict                   ``meta/NNNNNN.json`` (schema in :mod:`.meta`)
 ========== ====================== ======================================================
 
@@ -147,7 +148,8 @@ def load_frame(
     sample["depth"] = read_depth(depth_path, exr_backend) if depth_path else None
     mm_path = _optional(depth16.depth_mm_path(root, frame))
     sample["depth_mm"] = png.read_png(mm_path).astype(np.uint16) if mm_path else None
-    for key, kind in (("class", naming.CLASS_DIR), ("instance", naming.INSTANCE_DIR)):
+    id_maps = (("class", naming.CLASS_DIR), ("instance", naming.INSTANCE_DIR))
+    for key, kind in (*id_maps, ("part", naming.PART_DIR)):
         path = _optional(naming.frame_path(root, kind, frame))
         sample[key] = png.read_png(path).astype(np.uint16) if path else None
     sample["meta"] = meta.read_meta(root, frame)

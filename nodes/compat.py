@@ -13,6 +13,9 @@ RENDER_LAYER_SOCKETS = {
     "image": "Image",
     "depth": "Depth",
     "object_index": "Object Index" if IS_5 else "IndexOB",
+    "material_index": "Material Index" if IS_5 else "IndexMA",
+    "normal": "Normal",
+    "vector": "Vector",
 }
 
 NEW_TREE_NAME = "Ground Truth Compositing"

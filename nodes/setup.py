@@ -20,11 +20,13 @@ PREVIEW_NODE = "Ground Truth Preview Image"
 OWNED_NODES = (RGB_NODE, RAW_NODE, PACK_NODE, PREVIEW_NODE, RENDER_LAYERS_NODE, FRAME_NODE)
 
 # View layer passes the raw output needs.
-PASSES = ("use_pass_z", "use_pass_object_index")
+PASSES = ("use_pass_z", "use_pass_object_index", "use_pass_material_index")
+# Every pass the setup may switch on (some only for an output choice).
+ALL_PASSES = PASSES
 
 # The raw EXR holds one layer whose colour channels carry the passes: R = Depth,
-# G = Object Index. One layer, because Blender 5.0 fails to write multi-part EXRs
-# (one part per layer) when the pixel aspect is not 1.
+# G = Object Index, B = Material Index. One layer, because Blender 5.0 fails to write
+# multi-part EXRs (one part per layer) when the pixel aspect is not 1.
 RAW_LAYER = "Raw"
 
 
@@ -49,13 +51,12 @@ def setup_compositor(scene, view_layer, *, rgb=None):
     tree, created = compat.ensure_tree(scene)
     if first_time:
         record = {"created_tree": created, "passes": {}}
-        for attribute in PASSES:
-            if not getattr(view_layer, attribute):
-                record["passes"].setdefault(view_layer.name, []).append(attribute)
-        settings.compositor_record = json.dumps(record)
-    for attribute in PASSES:
-        if not getattr(view_layer, attribute):
-            setattr(view_layer, attribute, True)
+    else:
+        record = json.loads(settings.compositor_record or "{}")
+    _enable_passes(view_layer, PASSES, record)
+    text = json.dumps(record)
+    if settings.compositor_record != text:
+        settings.compositor_record = text
 
     nodes = tree.nodes
     frame = _get_or_new(nodes, "NodeFrame", FRAME_NODE)
@@ -97,6 +98,7 @@ def setup_compositor(scene, view_layer, *, rgb=None):
     )
     _link(tree, render_layers.outputs[sockets["depth"]], pack.inputs["Red"])
     _link(tree, render_layers.outputs[sockets["object_index"]], pack.inputs["Green"])
+    _link(tree, render_layers.outputs[sockets["material_index"]], pack.inputs["Blue"])
     _link(tree, pack.outputs[0], compat.file_output_input(raw, 0, RAW_LAYER))
     _link(
         tree,
@@ -128,6 +130,16 @@ def remove_compositor(scene):
         compat.release_tree(scene, tree, record.get("created_tree", False))
     settings.compositor_record = ""
     return found
+
+
+def _enable_passes(view_layer, passes, record):
+    """Switch ``passes`` on, adding those that were off to ``record`` for the removal."""
+    for attribute in passes:
+        if not getattr(view_layer, attribute):
+            setattr(view_layer, attribute, True)
+            ours = record.setdefault("passes", {}).setdefault(view_layer.name, [])
+            if attribute not in ours:
+                ours.append(attribute)
 
 
 def _get_or_new(nodes, bl_idname, name, parent=None):

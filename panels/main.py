@@ -82,6 +82,20 @@ class VIEW3D_PT_ground_truth(GroundTruthPanel, bpy.types.Panel):
         split = box.split(factor=0.4)
         split.label(text="Instance")
         split.label(text=str(ob.ground_truth.instance_id or "None"))
+        _draw_parts(box, ob)
+
+
+def _draw_parts(layout, ob):
+    """The object's materials, each with its part ID (the material's pass index)."""
+    materials = [slot.material for slot in ob.material_slots if slot.material is not None]
+    if not materials:
+        return
+    column = layout.column(align=True)
+    column.label(text="Parts")
+    for material in dict.fromkeys(materials):
+        split = column.split(factor=0.6, align=True)
+        split.label(text=material.name, icon="MATERIAL")
+        split.prop(material, "pass_index", text="Part ID")
 
 
 class VIEW3D_PT_ground_truth_output(GroundTruthPanel, bpy.types.Panel):
@@ -100,6 +114,7 @@ class VIEW3D_PT_ground_truth_output(GroundTruthPanel, bpy.types.Panel):
         column.prop(settings, "output_depth_mm")
         column.prop(settings, "output_class")
         column.prop(settings, "output_instance")
+        column.prop(settings, "output_part")
         column.prop(settings, "output_meta")
         column.prop(settings, "output_coco")
         column.prop(settings, "output_preview")

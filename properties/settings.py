@@ -81,6 +81,12 @@ class GroundTruthSceneSettings(bpy.types.PropertyGroup):
         "as KITTI and NYU do",
         default=False,
     )
+    output_part: BoolProperty(
+        name="Part Map",
+        description="Write the part map as a 16-bit PNG: each pixel holds its material's "
+        "part ID (Material > Pass Index), 0 = none. Set part IDs on the materials first",
+        default=False,
+    )
     output_meta: BoolProperty(
         name="Camera & Poses",
         description="Write meta/NNNNNN.json: camera intrinsics and extrinsics, instance poses, "

@@ -92,6 +92,7 @@ class RenderJob:
             naming.CLASS_DIR: settings.output_class,
             naming.INSTANCE_DIR: settings.output_instance,
             naming.PREVIEW_DIR: settings.output_preview,
+            naming.PART_DIR: settings.output_part,
         }
         return [kind for kind, on in wanted.items() if on]
 

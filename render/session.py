@@ -39,8 +39,9 @@ class RenderSession:
             self._zero_foreign_pass_indices()
             rgb = False if self.labels_only else None
             if setup.has_setup(scene):
-                self._save_attribute(self.view_layer, "use_pass_z")
-                self._save_attribute(self.view_layer, "use_pass_object_index")
+                for attribute in setup.ALL_PASSES:
+                    self._save_attribute(self.view_layer, attribute)
+                self._save_attribute(scene.ground_truth, "compositor_record")
                 # The saved setup goes back to the scene's own output choices after.
                 self._restore.append(lambda: setup.setup_compositor(scene, self.view_layer))
                 setup.setup_compositor(scene, self.view_layer, rgb=rgb)

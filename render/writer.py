@@ -17,6 +17,19 @@ from ..core.errors import GroundTruthError
 COCO_INTERVAL_S = 2.0
 
 
+def material_parts(depsgraph):
+    """The part IDs of the materials the scene renders: [{id, materials: [names]}].
+
+    A material's part ID is its ``pass_index`` (0 = no part). The depsgraph lists
+    every material in use, also those of instanced collections.
+    """
+    by_id = {}
+    for item in depsgraph.ids:
+        if isinstance(item, bpy.types.Material) and item.pass_index > 0:
+            by_id.setdefault(item.pass_index, set()).add(item.original.name)
+    return [{"id": i, "materials": sorted(names)} for i, names in sorted(by_id.items())]
+
+
 class DatasetWriter:
     """Writes a scene's frames and dataset.json into one output folder."""
 
@@ -35,6 +48,7 @@ class DatasetWriter:
             "write_class": settings.output_class,
             "write_instance": settings.output_instance,
             "write_preview": settings.output_preview,
+            "write_part": settings.output_part,
         }
         self._write_meta = settings.output_meta
         self._write_coco = settings.output_coco
@@ -51,6 +65,7 @@ class DatasetWriter:
             "scene": scene.name,
             "blend_file": os.path.basename(bpy.data.filepath),
             "resolution": (int(render.resolution_x * scale), int(render.resolution_y * scale)),
+            "parts": material_parts(bpy.context.evaluated_depsgraph_get()),
         }
 
     def check_compatible(self):

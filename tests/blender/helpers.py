@@ -4,7 +4,7 @@ import math
 
 import bpy
 
-from ground_truth.nodes import compat
+from ground_truth.nodes import compat, setup
 
 IS_5 = bpy.app.version >= (5, 0, 0)
 
@@ -117,13 +117,14 @@ def snapshot_scene(scene):
         "frame": scene.frame_current,
         "filepath": scene.render.filepath,
         "file_format": scene.render.image_settings.file_format,
-        "passes": (view_layer.use_pass_z, view_layer.use_pass_object_index),
+        "passes": {name: getattr(view_layer, name) for name in setup.ALL_PASSES},
         "tree": tree.name if tree else None,
         "tree_content": snapshot_tree(tree) if tree else None,
         "use_nodes": None if IS_5 else scene.use_nodes,
         "pass_index": {ob.name: ob.pass_index for ob in scene.objects},
         "class": {ob.name: ob.ground_truth.class_id for ob in scene.objects},
         "colors": {ob.name: tuple(ob.color) for ob in scene.objects},
+        "motion_blur": scene.render.use_motion_blur,
         "selected": sorted(ob.name for ob in scene.objects if ob.select_get()),
         "active": getattr(bpy.context.view_layer.objects.active, "name", None),
     }

@@ -400,3 +400,20 @@ def test_the_recorder_rejects_what_blender_would_reject(scene):
         layout.operator("ground_truth.render").animations = True
     with pytest.raises(AssertionError, match="is not BOOLEAN"):
         layout.operator("ground_truth.render").animation = "yes"
+
+
+def test_the_active_objects_materials_show_their_part_ids(scene):
+    box = add_box(scene, "Box", (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
+    wheel = bpy.data.materials.new("Wheel")
+    wheel.pass_index = 3
+    door = bpy.data.materials.new("Door")
+    for material in (wheel, door, wheel):  # a material in two slots is shown once
+        box.data.materials.append(material)
+    main = draw_all(scene, active_object=box)[MAIN]
+    assert props(main, wheel) == ["pass_index"] and props(main, door) == ["pass_index"]
+    assert ("Wheel", "MATERIAL") in labels(main) and ("Door", "MATERIAL") in labels(main)
+    (field,) = [e for e in main if e["call"] == "prop" and e["data"] == wheel]
+    assert field["text"] == "Part ID"
+
+    plain = add_box(scene, "Plain", (2.0, 0.0, 0.0), (1.0, 1.0, 1.0))
+    assert "Parts" not in [text for text, _ in labels(draw_all(scene, active_object=plain)[MAIN])]

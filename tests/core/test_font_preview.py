@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from ground_truth.core.colors import class_color, to_uint8
+from ground_truth.core.colors import class_color, instance_color, to_uint8
 from ground_truth.core.font import draw_text, text_mask, text_size
-from ground_truth.core.preview import compose_preview, text_scale
+from ground_truth.core.preview import Panel, compose_preview, part_panel, text_scale
 
 
 def test_text_size_and_mask():
@@ -123,3 +123,24 @@ def test_compose_preview_shape_mismatch():
 def test_compose_preview_full_size():
     rgb, depth, class_map, instance_map = _inputs(480, 640)
     compose_preview(rgb, depth, class_map, instance_map, COLORS, NAMES)
+
+
+def test_extra_panels_follow_the_instance_panel_with_their_legend():
+    rgb, depth, class_map, instance_map = _inputs(20, 30)
+    part = np.zeros((20, 30), np.uint16)
+    part[5:10, 3:9] = 2
+    part[12:, 20:] = 7
+    extra = part_panel(part)
+    assert extra.title == "Part" and extra.legend == "2 parts"
+    assert (extra.image[part == 0] == 0).all()
+    assert (extra.image[part == 7] == to_uint8(instance_color(7))).all()
+    flat = Panel("Flat", np.full((20, 30, 3), 9, np.uint8), "flat")
+    out = compose_preview(rgb, depth, class_map, instance_map, {}, {}, extra_panels=[extra, flat])
+    assert out.shape[1] == 6 * 30 + 5 * 4
+    assert np.array_equal(out[11:31, 4 * 34 : 4 * 34 + 30], extra.image)
+    assert (out[11:31, 5 * 34 : 5 * 34 + 30] == 9).all()
+    assert (out[31:, 5 * 34 : 5 * 34 + 30] > 200).any()  # the legend's text
+    with pytest.raises(ValueError, match="Flat"):
+        compose_preview(
+            rgb, depth, class_map, instance_map, {}, {}, extra_panels=[flat._replace(image=rgb[:5])]
+        )

@@ -41,16 +41,24 @@ def make_dataset(root):
         _write(root, "depth", frame, lambda p, a=depth: exr.write_exr(p, {"Y": a}))
         _write(root, "class", frame, lambda p, a=klass: png.write_png(p, a))
         _write(root, "instance", frame, lambda p, a=instance: png.write_png(p, a))
+        part = np.where(klass > 0, 4, 0).astype(np.uint16)
+        _write(root, "part", frame, lambda p, a=part: png.write_png(p, a))
         depth16.write_depth_mm(root, frame, depth)
         meta.write_meta(root, frame, {"frame": frame, "width": WIDTH, "height": HEIGHT})
-        arrays[frame] = {"rgb": rgb, "depth": depth, "class": klass, "instance": instance}
+        arrays[frame] = {
+            "rgb": rgb,
+            "depth": depth,
+            "class": klass,
+            "instance": instance,
+            "part": part,
+        }
     rgba = RNG.integers(0, 256, (HEIGHT, WIDTH, 4)).astype(np.uint8)
     _write(root, "rgb", 2, lambda p: png.write_png(p, rgba))
     arrays[2] = {"rgba": rgba}
     return arrays
 
 
-KEYS = {"frame", "rgb", "alpha", "depth", "depth_mm", "class", "instance", "meta"}
+KEYS = {"frame", "rgb", "alpha", "depth", "depth_mm", "class", "instance", "part", "meta"}
 
 
 @pytest.mark.parametrize("backend", ["auto", "openexr", "builtin"])
@@ -63,13 +71,14 @@ def test_load_frame_dtypes_shapes_values(tmp_path, backend):
     assert sample["rgb"].dtype == np.uint8 and sample["rgb"].shape == (HEIGHT, WIDTH, 3)
     assert sample["alpha"] is None
     assert sample["depth"].dtype == np.float32 and sample["depth"].shape == (HEIGHT, WIDTH)
-    for key in ("class", "instance", "depth_mm"):
+    for key in ("class", "instance", "part", "depth_mm"):
         assert sample[key].dtype == np.uint16 and sample[key].shape == (HEIGHT, WIDTH)
     assert np.array_equal(sample["rgb"], arrays[4]["rgb"])
     assert np.array_equal(sample["depth"], arrays[4]["depth"])  # inf background kept
     assert np.isinf(sample["depth"][0]).all()
     assert np.array_equal(sample["class"], arrays[4]["class"])
     assert np.array_equal(sample["instance"], arrays[4]["instance"])
+    assert np.array_equal(sample["part"], arrays[4]["part"])
     assert np.array_equal(sample["depth_mm"], depth16.depth_to_mm_png_array(arrays[4]["depth"]))
     assert sample["meta"] == {"frame": 4, "width": WIDTH, "height": HEIGHT}
 
@@ -79,7 +88,7 @@ def test_missing_files_give_none_and_rgba_is_split(tmp_path):
     arrays = make_dataset(root)
     sample = reader.load_frame(root, 2)
     assert set(sample) == KEYS
-    for key in ("depth", "depth_mm", "class", "instance", "meta"):
+    for key in ("depth", "depth_mm", "class", "instance", "part", "meta"):
         assert sample[key] is None
     assert np.array_equal(sample["rgb"], arrays[2]["rgba"][:, :, :3])
     assert np.array_equal(sample["alpha"], arrays[2]["rgba"][:, :, 3])
