@@ -16,13 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "demo"))
 
 import render_demo  # noqa: E402  (the demo scene builder)
-
-
-def rss_mb():
-    """Resident memory now (not the peak), from /proc on Linux."""
-    with open("/proc/self/statm") as file:
-        pages = int(file.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+from benchmark import rss_mb  # noqa: E402
 
 
 def main(argv):
