@@ -41,6 +41,15 @@ CONVENTIONS = {
         "background": 0,
         "no_part": 0,
     },
+    "normal": {
+        "path": "normal/NNNNNN.exr",
+        "dtype": "float32",
+        "channels": ["X", "Y", "Z"],
+        "kind": "unit shading normal in the camera frame, OpenCV axes (x right, y down, "
+        "z forward); back faces show the side the ray hit",
+        "background": 0,
+        "edges": "averaged over the pixel's samples, then normalised",
+    },
     "labels": "class, instance and part come from the first sample of the same render as depth and "
     "rgb: each pixel holds exactly one surface's IDs, never a blend",
     "camera_axes": {

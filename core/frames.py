@@ -7,7 +7,9 @@ writes:
 - ``depth/NNNNNN.exr``: float32, one channel ``Y``, planar depth in metres, ``inf`` = background;
 - ``class/NNNNNN.png`` and ``instance/NNNNNN.png``: 16-bit gray, 0 = background/unlabelled;
 - ``part/NNNNNN.png``: 16-bit gray, the material's part ID (pass index), 0 = none/background;
-- ``preview/NNNNNN.png``: RGB | depth | class | instance (| part), for a person to check.
+- ``normal/NNNNNN.exr``: float32 ``X``, ``Y``, ``Z``, unit normals in the OpenCV camera
+  frame, 0 = background (from the Normal pass, in its own raw EXR);
+- ``preview/NNNNNN.png``: RGB | depth | class | instance (| part | normal), for a person to check.
 
 This is also what a farm's raw output is finalized with.
 """
@@ -24,6 +26,9 @@ from .ids import MAX_ID
 
 # The layer of the compositor's raw EXR (see nodes/setup.py).
 RAW_LAYER = "Raw"
+# Passes written to their own raw EXR, .raw/NNNNNN<suffix>.exr, with one layer each.
+NORMAL_LAYER = "Normal"
+NORMAL_SUFFIX = "_normal"
 
 # Preview panels are at most this wide: larger frames are shown at 1/2, 1/3, ...
 PREVIEW_WIDTH = 480
@@ -41,6 +46,7 @@ class FrameLabels:
     klass: np.ndarray  # uint16 HxW
     instance_pixels: dict[int, int] = field(default_factory=dict)
     part: np.ndarray | None = None  # uint16 HxW, when the part map is made
+    normal: np.ndarray | None = None  # float32 HxWx3, when normals are made
 
 
 def layer_channels(
@@ -74,6 +80,34 @@ def raw_passes(channels: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return passes
 
 
+def camera_normals(
+    normal_world: np.ndarray, world_to_camera_cv: np.ndarray, background: np.ndarray
+) -> np.ndarray:
+    """Unit normals in the OpenCV camera frame from Cycles' world-space Normal pass.
+
+    ``normal_world`` is HxWx3 (the pass: an average over the pixel's samples, so not
+    quite unit length where they differ), ``world_to_camera_cv`` the camera's 4x4
+    (its rotation is used), ``background`` an HxW mask. Returns float32 HxWx3,
+    normalised, 0 on the background and where the pass is 0.
+    """
+    rotation = np.asarray(world_to_camera_cv, dtype=np.float64)[:3, :3].astype(np.float32)
+    world = np.asarray(normal_world, dtype=np.float32)
+    camera = world.reshape(-1, 3) @ rotation.T
+    length = np.sqrt(np.einsum("ij,ij->i", camera, camera))
+    valid = (length > 1e-6) & ~np.asarray(background).reshape(-1)
+    scale = np.divide(1.0, length, out=np.zeros_like(length), where=valid)
+    return (camera * scale[:, None]).reshape(world.shape)
+
+
+def normal_pass(channels: dict[str, np.ndarray]) -> np.ndarray:
+    """The Normal pass (HxWx3) from its raw EXR (channels R, G, B or X, Y, Z)."""
+    for names in (("R", "G", "B"), ("X", "Y", "Z")):
+        found = layer_channels(channels, NORMAL_LAYER, names)
+        if len(found) == 3:
+            return np.stack([found[n] for n in names], axis=-1)
+    raise ValueError(f"The normal EXR has no '{NORMAL_LAYER}' layer (channels: {sorted(channels)})")
+
+
 def frame_complete(root: str, frame: int, kinds: list[str]) -> bool:
     """True when every file of ``kinds`` for ``frame`` exists and its header reads back."""
     for kind in kinds:
@@ -93,9 +127,12 @@ def raw_image_path(root: str, frame: int) -> str:
     return os.path.join(root, naming.RAW_DIR, naming.frame_stem(frame) + ".bmp")
 
 
-def raw_frame_path(root: str, frame: int) -> str:
-    """Where the compositor's raw output for ``frame`` lies under the dataset ``root``."""
-    return os.path.join(root, naming.RAW_DIR, naming.frame_stem(frame) + ".exr")
+def raw_frame_path(root: str, frame: int, suffix: str = "") -> str:
+    """Where the compositor's raw output for ``frame`` lies under the dataset ``root``.
+
+    ``suffix`` names a pass written to its own file (``NORMAL_SUFFIX``).
+    """
+    return os.path.join(root, naming.RAW_DIR, naming.frame_stem(frame) + suffix + ".exr")
 
 
 def class_lookup(instance_classes: dict[int, int]) -> np.ndarray:
@@ -156,9 +193,14 @@ def convert_frame(
     write_instance: bool = True,
     write_preview: bool = True,
     write_part: bool = False,
+    write_normal: bool = False,
+    world_to_camera_cv: np.ndarray | None = None,
     remove_raw: bool = True,
 ) -> FrameLabels:
-    """Convert frame ``frame``'s raw EXR under ``root`` into the dataset's files."""
+    """Convert frame ``frame``'s raw EXR under ``root`` into the dataset's files.
+
+    Normals need the camera's ``world_to_camera_cv`` at that frame.
+    """
     raw_path = raw_frame_path(root, frame)
     passes = raw_passes(exr.read_exr(raw_path))
     if write_part and "material" not in passes:
@@ -181,6 +223,13 @@ def convert_frame(
         _write(root, "instance", frame, lambda p: png.write_png(p, labels.instance, filter="up"))
     if write_part:
         _write(root, "part", frame, lambda p: png.write_png(p, labels.part, filter="up"))
+    if write_normal:
+        if world_to_camera_cv is None:
+            raise ValueError("Normals in the camera frame need the camera's world_to_camera_cv")
+        world = normal_pass(exr.read_exr(raw_frame_path(root, frame, NORMAL_SUFFIX)))
+        labels.normal = camera_normals(world, world_to_camera_cv, np.isinf(labels.depth))
+        channels = {axis: labels.normal[..., i] for i, axis in enumerate("XYZ")}
+        _write(root, "normal", frame, lambda p: exr.write_exr(p, channels, zlib_level=1))
     if write_preview:
         picture = preview_picture(root, frame, labels, class_colors, class_names)
         _write(
@@ -188,6 +237,10 @@ def convert_frame(
         )
     if remove_raw:
         os.remove(raw_path)
+        for suffix in (NORMAL_SUFFIX,):
+            extra = raw_frame_path(root, frame, suffix)
+            if os.path.exists(extra):
+                os.remove(extra)
         image_copy = raw_image_path(root, frame)
         if os.path.exists(image_copy):
             os.remove(image_copy)
@@ -216,6 +269,8 @@ def preview_picture(root, frame, labels, class_colors, class_names):
     extra = []
     if labels.part is not None:
         extra.append(preview.part_panel(labels.part[every]))
+    if labels.normal is not None:
+        extra.append(preview.normal_panel(labels.normal[every]))
     return preview.compose_preview(
         rgb[every],
         labels.depth[every],

@@ -18,9 +18,10 @@ CLASS_DIR = "class"
 INSTANCE_DIR = "instance"
 PREVIEW_DIR = "preview"
 PART_DIR = "part"
+NORMAL_DIR = "normal"
 RAW_DIR = ".raw"
 
-KINDS = (RGB_DIR, DEPTH_DIR, CLASS_DIR, INSTANCE_DIR, PREVIEW_DIR, PART_DIR)
+KINDS = (RGB_DIR, DEPTH_DIR, CLASS_DIR, INSTANCE_DIR, PREVIEW_DIR, PART_DIR, NORMAL_DIR)
 EXTENSIONS = {
     RGB_DIR: ".png",
     DEPTH_DIR: ".exr",
@@ -28,6 +29,7 @@ EXTENSIONS = {
     INSTANCE_DIR: ".png",
     PREVIEW_DIR: ".png",
     PART_DIR: ".png",
+    NORMAL_DIR: ".exr",
 }
 
 _NUMBER_SUFFIX = re.compile(r"\.\d{3,}$")

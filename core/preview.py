@@ -47,6 +47,16 @@ def part_panel(part: np.ndarray) -> Panel:
     return Panel("Part", label_image(part, colors), f"{count} part" + ("" if count == 1 else "s"))
 
 
+def normal_panel(normal: np.ndarray) -> Panel:
+    """Normals (OpenCV camera frame) as colours: R = x, G = -y, B = -z mapped from -1..1
+    to 0..255, so a surface facing the camera is lavender blue; the background black."""
+    normal = np.asarray(normal, dtype=np.float32)
+    shown = normal * np.array([1.0, -1.0, -1.0], np.float32)
+    image = np.clip((shown + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+    image[~normal.any(axis=-1)] = 0
+    return Panel("Normal", image, "camera frame")
+
+
 def text_scale(height: int) -> int:
     """Return the font scale for panels ``height`` pixels tall (2 from 400 px, else 1)."""
     return 2 if height >= 400 else 1

@@ -22,6 +22,8 @@ depth_mm   uint16 HxW             ``depth_mm/NNNNNN.png``: millimetres, 0 = no d
 class      uint16 HxW             ``class/NNNNNN.png``: class IDs, 0 = background
 instance   uint16 HxW             ``instance/NNNNNN.png``: instance IDs, 0 = background
 part       uint16 HxW             ``part/NNNNNN.png``: part IDs, 0 = none or background
+normal     float32 HxWx3          ``normal/NNNNNN.exr``: unit normals (x, y, z) in the OpenCV
+                                  camera frame, 0 = background
 meta       dict                   ``meta/NNNNNN.json`` (schema in :mod:`.meta`)
 ========== ====================== ======================================================
 
@@ -90,6 +92,31 @@ def _read_exr_openexr(path: str) -> dict[str, np.ndarray]:
         file.close()
 
 
+def _read_channels(path: str, backend: str) -> dict[str, np.ndarray]:
+    """All channels of an EXR with the chosen backend (see :func:`read_depth`)."""
+    if backend not in EXR_BACKENDS:
+        raise ValueError(f"unknown EXR backend {backend!r}; expected one of {EXR_BACKENDS}")
+    if backend in ("auto", "openexr"):
+        try:
+            return _read_exr_openexr(path)
+        except ImportError:
+            if backend == "openexr":
+                raise
+    return exr.read_exr(path)
+
+
+def read_vectors(
+    path: str | os.PathLike[str], names: tuple[str, ...], backend: str = "auto"
+) -> np.ndarray:
+    """Read the channels ``names`` of an EXR stacked as float32 HxWxN."""
+    path = os.fspath(path)
+    channels = _read_channels(path, backend)
+    missing = [n for n in names if n not in channels]
+    if missing:
+        raise ValueError(f"{path} has no channel(s) {missing} (channels: {sorted(channels)})")
+    return np.stack([np.asarray(channels[n], dtype=np.float32) for n in names], axis=-1)
+
+
 def read_depth(path: str | os.PathLike[str], backend: str = "auto") -> np.ndarray:
     """Read a depth EXR as float32 HxW metres.
 
@@ -97,17 +124,7 @@ def read_depth(path: str | os.PathLike[str], backend: str = "auto") -> np.ndarra
     ``"builtin"`` (:func:`.exr.read_exr`) or ``"auto"`` (OpenEXR when importable).
     """
     path = os.fspath(path)
-    if backend not in EXR_BACKENDS:
-        raise ValueError(f"unknown EXR backend {backend!r}; expected one of {EXR_BACKENDS}")
-    channels = None
-    if backend in ("auto", "openexr"):
-        try:
-            channels = _read_exr_openexr(path)
-        except ImportError:
-            if backend == "openexr":
-                raise
-    if channels is None:
-        channels = exr.read_exr(path)
+    channels = _read_channels(path, backend)
     return np.ascontiguousarray(_pick_channel(channels, path), dtype=np.float32)
 
 
@@ -152,6 +169,10 @@ def load_frame(
     for key, kind in (*id_maps, ("part", naming.PART_DIR)):
         path = _optional(naming.frame_path(root, kind, frame))
         sample[key] = png.read_png(path).astype(np.uint16) if path else None
+    normal_path = _optional(naming.frame_path(root, naming.NORMAL_DIR, frame))
+    sample["normal"] = (
+        read_vectors(normal_path, ("X", "Y", "Z"), exr_backend) if normal_path else None
+    )
     sample["meta"] = meta.read_meta(root, frame)
     return sample
 

@@ -7,8 +7,9 @@ setup changes outside the tree (passes, a tree created for it) are recorded in
 """
 
 import json
+from typing import NamedTuple
 
-from ..core import naming
+from ..core import frames, naming
 from . import compat
 
 FRAME_NODE = "Ground Truth"
@@ -17,12 +18,46 @@ RGB_NODE = "Ground Truth RGB Output"
 RAW_NODE = "Ground Truth Raw Output"
 PACK_NODE = "Ground Truth Raw Passes"
 PREVIEW_NODE = "Ground Truth Preview Image"
-OWNED_NODES = (RGB_NODE, RAW_NODE, PACK_NODE, PREVIEW_NODE, RENDER_LAYERS_NODE, FRAME_NODE)
+
+
+class ExtraOutput(NamedTuple):
+    """A pass written, for an output choice, to its own single-layer raw EXR."""
+
+    node: str  # the File Output node's name
+    choice: str  # the output choice (a property of scene.ground_truth) that needs it
+    view_layer_pass: str  # the view layer property that switches the pass on
+    socket: str  # key of compat.RENDER_LAYER_SOCKETS
+    layer: str  # the layer name in the EXR
+    suffix: str  # the file is .raw/NNNNNN<suffix>.exr
+
+
+# One file per pass, each with ONE layer: Blender 5.0 fails to write multi-part EXRs
+# (one part per layer) when the pixel aspect is not 1.
+EXTRA_OUTPUTS = (
+    ExtraOutput(
+        "Ground Truth Normal Output",
+        "output_normal",
+        "use_pass_normal",
+        "normal",
+        frames.NORMAL_LAYER,
+        frames.NORMAL_SUFFIX,
+    ),
+)
+
+OWNED_NODES = (
+    RGB_NODE,
+    RAW_NODE,
+    PACK_NODE,
+    PREVIEW_NODE,
+    *(extra.node for extra in EXTRA_OUTPUTS),
+    RENDER_LAYERS_NODE,
+    FRAME_NODE,
+)
 
 # View layer passes the raw output needs.
 PASSES = ("use_pass_z", "use_pass_object_index", "use_pass_material_index")
 # Every pass the setup may switch on (some only for an output choice).
-ALL_PASSES = PASSES
+ALL_PASSES = PASSES + tuple(extra.view_layer_pass for extra in EXTRA_OUTPUTS)
 
 # The raw EXR holds one layer whose colour channels carry the passes: R = Depth,
 # G = Object Index, B = Material Index. One layer, because Blender 5.0 fails to write
@@ -53,7 +88,10 @@ def setup_compositor(scene, view_layer, *, rgb=None):
         record = {"created_tree": created, "passes": {}}
     else:
         record = json.loads(settings.compositor_record or "{}")
-    _enable_passes(view_layer, PASSES, record)
+    wanted = [e.view_layer_pass for e in EXTRA_OUTPUTS if getattr(settings, e.choice)]
+    _enable_passes(view_layer, PASSES + tuple(wanted), record)
+    # Optional passes the setup switched on for an output that is now off go off again.
+    _disable_passes(view_layer, [p for p in ALL_PASSES if p not in PASSES + tuple(wanted)], record)
     text = json.dumps(record)
     if settings.compositor_record != text:
         settings.compositor_record = text
@@ -71,8 +109,13 @@ def setup_compositor(scene, view_layer, *, rgb=None):
     # An uncompressed copy of the image for the preview picture: decoding the PNG
     # would cost more than all the labels together.
     picture = _get_or_new(nodes, "CompositorNodeOutputFile", PREVIEW_NODE, frame)
+    new_extras = [e.node for e in EXTRA_OUTPUTS if e.node not in nodes]
+    extras = [_get_or_new(nodes, "CompositorNodeOutputFile", e.node, frame) for e in EXTRA_OUTPUTS]
     if first_time:
         _place(nodes, frame, render_layers, rgb_node, pack, raw, picture)
+    for index, node in enumerate(extras):
+        if first_time or node.name in new_extras:
+            node.location = (picture.location.x, picture.location.y - 200.0 * (index + 1))
 
     rgb_dir, raw_dir = output_paths(settings.output_dir)
     frame_pattern = "#" * naming.FRAME_DIGITS
@@ -105,6 +148,24 @@ def setup_compositor(scene, view_layer, *, rgb=None):
         render_layers.outputs[sockets["image"]],
         compat.file_output_input(picture, 0, frame_pattern),
     )
+    for extra, node in zip(EXTRA_OUTPUTS, extras, strict=True):
+        compat.configure_file_output(
+            node,
+            raw_dir,
+            frame_pattern + extra.suffix,
+            [(extra.layer, "RGBA")],
+            file_format="OPEN_EXR_MULTILAYER",
+            color_depth="32",
+        )
+        wanted = getattr(settings, extra.choice)
+        if wanted:
+            # Blender 5.0 has no socket for a pass that is off.
+            _link(
+                tree,
+                render_layers.outputs[sockets[extra.socket]],
+                compat.file_output_input(node, 0, extra.layer),
+            )
+        _set_mute(node, not wanted)
     _set_mute(picture, not settings.output_preview)
     _set_mute(rgb_node, not (settings.output_rgb if rgb is None else rgb))
     return tree
@@ -142,6 +203,16 @@ def _enable_passes(view_layer, passes, record):
                 ours.append(attribute)
 
 
+def _disable_passes(view_layer, passes, record):
+    """Switch off those of ``passes`` that ``record`` says the setup switched on."""
+    ours = record.get("passes", {}).get(view_layer.name, [])
+    for attribute in passes:
+        if attribute in ours:
+            if getattr(view_layer, attribute):
+                setattr(view_layer, attribute, False)
+            ours.remove(attribute)
+
+
 def _get_or_new(nodes, bl_idname, name, parent=None):
     node = nodes.get(name)
     if node is not None and node.bl_idname != bl_idname:
@@ -159,7 +230,8 @@ def _get_or_new(nodes, bl_idname, name, parent=None):
 
 def _place(nodes, frame, render_layers, rgb, pack, raw, picture):
     # Below the user's nodes, so that nothing of theirs is covered.
-    others = [n for n in nodes if n not in (frame, render_layers, rgb, pack, raw, picture)]
+    owned = {frame.name, *OWNED_NODES}
+    others = [n for n in nodes if n.name not in owned]
     x = min((n.location.x for n in others), default=0.0)
     y = min((n.location.y for n in others), default=0.0) - 500.0
     render_layers.location = (x, y)

@@ -87,6 +87,12 @@ class GroundTruthSceneSettings(bpy.types.PropertyGroup):
         "part ID (Material > Pass Index), 0 = none. Set part IDs on the materials first",
         default=False,
     )
+    output_normal: BoolProperty(
+        name="Normals",
+        description="Write unit surface normals in the camera frame (OpenCV axes: x right, "
+        "y down, z forward) as a float32 OpenEXR",
+        default=False,
+    )
     output_meta: BoolProperty(
         name="Camera & Poses",
         description="Write meta/NNNNNN.json: camera intrinsics and extrinsics, instance poses, "

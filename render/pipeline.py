@@ -93,6 +93,7 @@ class RenderJob:
             naming.INSTANCE_DIR: settings.output_instance,
             naming.PREVIEW_DIR: settings.output_preview,
             naming.PART_DIR: settings.output_part,
+            naming.NORMAL_DIR: settings.output_normal,
         }
         return [kind for kind, on in wanted.items() if on]
 

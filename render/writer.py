@@ -49,6 +49,7 @@ class DatasetWriter:
             "write_instance": settings.output_instance,
             "write_preview": settings.output_preview,
             "write_part": settings.output_part,
+            "write_normal": settings.output_normal,
         }
         self._write_meta = settings.output_meta
         self._write_coco = settings.output_coco
@@ -94,9 +95,11 @@ class DatasetWriter:
         instance map) no meta file is written.
         """
         root = self.output_dir
+        camera = info["camera"] if info is not None else None
         labels = frames.convert_frame(
             root,
             frame,
+            world_to_camera_cv=camera["world_to_camera_cv"] if camera else None,
             lookup=self._lookup,
             class_colors=self._class_colors,
             class_names=self._class_names,

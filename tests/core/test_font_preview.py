@@ -5,7 +5,13 @@ import pytest
 
 from ground_truth.core.colors import class_color, instance_color, to_uint8
 from ground_truth.core.font import draw_text, text_mask, text_size
-from ground_truth.core.preview import Panel, compose_preview, part_panel, text_scale
+from ground_truth.core.preview import (
+    Panel,
+    compose_preview,
+    normal_panel,
+    part_panel,
+    text_scale,
+)
 
 
 def test_text_size_and_mask():
@@ -144,3 +150,16 @@ def test_extra_panels_follow_the_instance_panel_with_their_legend():
         compose_preview(
             rgb, depth, class_map, instance_map, {}, {}, extra_panels=[flat._replace(image=rgb[:5])]
         )
+
+
+def test_normal_panel_colours_facing_normals_lavender_and_the_background_black():
+    normal = np.zeros((2, 3, 3), np.float32)
+    normal[0, 0] = (0, 0, -1)
+    normal[0, 1] = (1, 0, 0)
+    normal[1, 2] = (0, -1, 0)  # pointing up in the image
+    panel = normal_panel(normal)
+    assert panel.title == "Normal"
+    assert panel.image[0, 0].tolist() == [128, 128, 255]
+    assert panel.image[0, 1].tolist() == [255, 128, 128]
+    assert panel.image[1, 2].tolist() == [128, 255, 128]
+    assert panel.image[1, 0].tolist() == [0, 0, 0]

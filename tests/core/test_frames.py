@@ -28,3 +28,25 @@ def test_part_map_is_the_rounded_material_index_and_zero_on_the_background():
     assert frames.labels_from_raw(depth, index, 1.0, lookup).part is None
     with pytest.raises(ValueError, match="Material Index"):
         frames.labels_from_raw(depth, index, 1.0, lookup, material + 1)
+
+
+def test_camera_normals_rotate_normalise_and_zero_the_background():
+    # A camera looking straight down (Blender's default): world +z is camera-cv -z.
+    w2c = np.diag([1.0, -1.0, -1.0, 1.0])
+    w2c[:3, 3] = (4.0, 5.0, 6.0)  # the translation does not move normals
+    world = np.array([[[0, 0, 0.5], [0.6, 0.8, 0], [0, 0, 1], [0, 0, 0]]], np.float32)
+    background = np.array([[False, False, True, False]])
+    normals = frames.camera_normals(world, w2c, background)
+    assert normals.dtype == np.float32 and normals.shape == (1, 4, 3)
+    np.testing.assert_allclose(normals[0], [[0, 0, -1], [0.6, -0.8, 0], [0, 0, 0], [0, 0, 0]])
+
+
+def test_normal_pass_reads_rgb_or_xyz_channels():
+    values = {c: np.full((2, 2), i, np.float32) for i, c in enumerate("RGBA")}
+    from_5 = frames.normal_pass({f"Normal.{c}": v for c, v in values.items()})
+    pairs = zip("XYZ", "RGB", strict=True)
+    from_4 = frames.normal_pass({f"Normal.{c}": values[r] for c, r in pairs})
+    np.testing.assert_array_equal(from_5, from_4)
+    assert from_5.shape == (2, 2, 3) and from_5[0, 0].tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match="'Normal'"):
+        frames.normal_pass({"Raw.R": values["R"]})

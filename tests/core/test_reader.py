@@ -43,6 +43,9 @@ def make_dataset(root):
         _write(root, "instance", frame, lambda p, a=instance: png.write_png(p, a))
         part = np.where(klass > 0, 4, 0).astype(np.uint16)
         _write(root, "part", frame, lambda p, a=part: png.write_png(p, a))
+        normal = RNG.normal(size=(HEIGHT, WIDTH, 3)).astype(np.float32)
+        channels = {axis: normal[..., i] for i, axis in enumerate("XYZ")}
+        _write(root, "normal", frame, lambda p, c=channels: exr.write_exr(p, c))
         depth16.write_depth_mm(root, frame, depth)
         meta.write_meta(root, frame, {"frame": frame, "width": WIDTH, "height": HEIGHT})
         arrays[frame] = {
@@ -51,6 +54,7 @@ def make_dataset(root):
             "class": klass,
             "instance": instance,
             "part": part,
+            "normal": normal,
         }
     rgba = RNG.integers(0, 256, (HEIGHT, WIDTH, 4)).astype(np.uint8)
     _write(root, "rgb", 2, lambda p: png.write_png(p, rgba))
@@ -58,7 +62,18 @@ def make_dataset(root):
     return arrays
 
 
-KEYS = {"frame", "rgb", "alpha", "depth", "depth_mm", "class", "instance", "part", "meta"}
+KEYS = {
+    "frame",
+    "rgb",
+    "alpha",
+    "depth",
+    "depth_mm",
+    "class",
+    "instance",
+    "part",
+    "normal",
+    "meta",
+}
 
 
 @pytest.mark.parametrize("backend", ["auto", "openexr", "builtin"])
@@ -79,6 +94,8 @@ def test_load_frame_dtypes_shapes_values(tmp_path, backend):
     assert np.array_equal(sample["class"], arrays[4]["class"])
     assert np.array_equal(sample["instance"], arrays[4]["instance"])
     assert np.array_equal(sample["part"], arrays[4]["part"])
+    assert sample["normal"].dtype == np.float32
+    assert np.array_equal(sample["normal"], arrays[4]["normal"])
     assert np.array_equal(sample["depth_mm"], depth16.depth_to_mm_png_array(arrays[4]["depth"]))
     assert sample["meta"] == {"frame": 4, "width": WIDTH, "height": HEIGHT}
 
@@ -88,7 +105,7 @@ def test_missing_files_give_none_and_rgba_is_split(tmp_path):
     arrays = make_dataset(root)
     sample = reader.load_frame(root, 2)
     assert set(sample) == KEYS
-    for key in ("depth", "depth_mm", "class", "instance", "part", "meta"):
+    for key in ("depth", "depth_mm", "class", "instance", "part", "normal", "meta"):
         assert sample[key] is None
     assert np.array_equal(sample["rgb"], arrays[2]["rgba"][:, :, :3])
     assert np.array_equal(sample["alpha"], arrays[2]["rgba"][:, :, 3])
