@@ -9,7 +9,10 @@ writes:
 - ``part/NNNNNN.png``: 16-bit gray, the material's part ID (pass index), 0 = none/background;
 - ``normal/NNNNNN.exr``: float32 ``X``, ``Y``, ``Z``, unit normals in the OpenCV camera
   frame, 0 = background (from the Normal pass, in its own raw EXR);
-- ``preview/NNNNNN.png``: RGB | depth | class | instance (| part | normal), for a person to check.
+- ``flow/NNNNNN.exr``: float32 forward and backward optical flow in pixels with their
+  validity (from the Vector pass, in its own raw EXR);
+- ``preview/NNNNNN.png``: RGB | depth | class | instance (| part | normal | flow), for a
+  person to check.
 
 This is also what a farm's raw output is finalized with.
 """
@@ -17,6 +20,7 @@ This is also what a farm's raw output is finalized with.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +33,19 @@ RAW_LAYER = "Raw"
 # Passes written to their own raw EXR, .raw/NNNNNN<suffix>.exr, with one layer each.
 NORMAL_LAYER = "Normal"
 NORMAL_SUFFIX = "_normal"
+VECTOR_LAYER = "Vector"
+VECTOR_SUFFIX = "_vector"
+EXTRA_SUFFIXES = (NORMAL_SUFFIX, VECTOR_SUFFIX)
+
+# Channels of flow/NNNNNN.exr.
+FLOW_CHANNELS = (
+    "forward.X",
+    "forward.Y",
+    "forward.valid",
+    "backward.X",
+    "backward.Y",
+    "backward.valid",
+)
 
 # Preview panels are at most this wide: larger frames are shown at 1/2, 1/3, ...
 PREVIEW_WIDTH = 480
@@ -47,6 +64,7 @@ class FrameLabels:
     instance_pixels: dict[int, int] = field(default_factory=dict)
     part: np.ndarray | None = None  # uint16 HxW, when the part map is made
     normal: np.ndarray | None = None  # float32 HxWx3, when normals are made
+    flow: dict[str, np.ndarray] | None = None  # FLOW_CHANNELS -> float32 HxW, when made
 
 
 def layer_channels(
@@ -106,6 +124,51 @@ def normal_pass(channels: dict[str, np.ndarray]) -> np.ndarray:
         if len(found) == 3:
             return np.stack([found[n] for n in names], axis=-1)
     raise ValueError(f"The normal EXR has no '{NORMAL_LAYER}' layer (channels: {sorted(channels)})")
+
+
+def vector_pass(channels: dict[str, np.ndarray]) -> np.ndarray:
+    """The Vector pass (HxWx4) from its raw EXR (channels R, G, B, A or X, Y, Z, W)."""
+    for names in (("R", "G", "B", "A"), ("X", "Y", "Z", "W")):
+        found = layer_channels(channels, VECTOR_LAYER, names)
+        if len(found) == 4:
+            return np.stack([found[n] for n in names], axis=-1)
+    raise ValueError(f"The vector EXR has no '{VECTOR_LAYER}' layer (channels: {sorted(channels)})")
+
+
+def flow_from_vector(vector: np.ndarray, background: np.ndarray) -> dict[str, np.ndarray]:
+    """Forward and backward optical flow in pixels (x right, y down) from the Vector pass.
+
+    Cycles' Vector pass holds, in pixels with y pointing *up*: (R, G) = position at the
+    previous frame minus position now, (B, A) = position now minus position at the next
+    frame (measured on 4.2, 4.5 and 5.0). So forward flow = (-B, A) and backward flow =
+    (R, -G). A pixel's flow is valid when it sees a surface (not ``background``) whose
+    flow lands inside the image; flow is 0 on the background. Returns the
+    :data:`FLOW_CHANNELS` as float32 HxW arrays.
+    """
+    vector = np.asarray(vector, dtype=np.float32)
+    height, width = vector.shape[:2]
+    surface = ~np.asarray(background)
+    zero = np.float32(0.0)
+    forward_x = np.where(surface, -vector[..., 2], zero)
+    forward_y = np.where(surface, vector[..., 3], zero)
+    backward_x = np.where(surface, vector[..., 0], zero)
+    backward_y = np.where(surface, -vector[..., 1], zero)
+    centre_x = np.arange(width, dtype=np.float32)[None, :] + np.float32(0.5)
+    centre_y = np.arange(height, dtype=np.float32)[:, None] + np.float32(0.5)
+
+    def lands_inside(dx, dy):
+        x, y = centre_x + dx, centre_y + dy
+        inside = (x >= 0) & (x < width) & (y >= 0) & (y < height) & surface
+        return inside.astype(np.float32)
+
+    return {
+        "forward.X": forward_x,
+        "forward.Y": forward_y,
+        "forward.valid": lands_inside(forward_x, forward_y),
+        "backward.X": backward_x,
+        "backward.Y": backward_y,
+        "backward.valid": lands_inside(backward_x, backward_y),
+    }
 
 
 def frame_complete(root: str, frame: int, kinds: list[str]) -> bool:
@@ -180,6 +243,15 @@ def labels_from_raw(
     )
 
 
+def relabel(labels: FrameLabels, instance: np.ndarray, lookup: np.ndarray) -> FrameLabels:
+    """``labels`` with a new instance map, its classes and pixel counts."""
+    counts = np.bincount(instance.ravel(), minlength=1)
+    labels.instance = instance
+    labels.klass = lookup[instance]
+    labels.instance_pixels = {int(i): int(counts[i]) for i in np.flatnonzero(counts) if i}
+    return labels
+
+
 def convert_frame(
     root: str,
     frame: int,
@@ -194,7 +266,9 @@ def convert_frame(
     write_preview: bool = True,
     write_part: bool = False,
     write_normal: bool = False,
+    write_flow: bool = False,
     world_to_camera_cv: np.ndarray | None = None,
+    refine: Callable[[np.ndarray], np.ndarray] | None = None,
     remove_raw: bool = True,
 ) -> FrameLabels:
     """Convert frame ``frame``'s raw EXR under ``root`` into the dataset's files.
@@ -215,6 +289,9 @@ def convert_frame(
         lookup,
         passes["material"] if write_part else None,
     )
+    if refine is not None:
+        # Copies of one object told apart (core.copies); classes from the updated lookup.
+        labels = relabel(labels, refine(labels.instance), lookup)
     if write_depth:
         _write(root, "depth", frame, lambda p: exr.write_exr(p, {"Y": labels.depth}, zlib_level=1))
     if write_class:
@@ -230,6 +307,10 @@ def convert_frame(
         labels.normal = camera_normals(world, world_to_camera_cv, np.isinf(labels.depth))
         channels = {axis: labels.normal[..., i] for i, axis in enumerate("XYZ")}
         _write(root, "normal", frame, lambda p: exr.write_exr(p, channels, zlib_level=1))
+    if write_flow:
+        vector = vector_pass(exr.read_exr(raw_frame_path(root, frame, VECTOR_SUFFIX)))
+        labels.flow = flow_from_vector(vector, np.isinf(labels.depth))
+        _write(root, "flow", frame, lambda p: exr.write_exr(p, labels.flow, zlib_level=1))
     if write_preview:
         picture = preview_picture(root, frame, labels, class_colors, class_names)
         _write(
@@ -237,7 +318,7 @@ def convert_frame(
         )
     if remove_raw:
         os.remove(raw_path)
-        for suffix in (NORMAL_SUFFIX,):
+        for suffix in EXTRA_SUFFIXES:
             extra = raw_frame_path(root, frame, suffix)
             if os.path.exists(extra):
                 os.remove(extra)
@@ -271,6 +352,10 @@ def preview_picture(root, frame, labels, class_colors, class_names):
         extra.append(preview.part_panel(labels.part[every]))
     if labels.normal is not None:
         extra.append(preview.normal_panel(labels.normal[every]))
+    if labels.flow is not None:
+        flow = labels.flow
+        forward = np.stack([flow["forward.X"][every], flow["forward.Y"][every]], axis=-1)
+        extra.append(preview.flow_panel(forward, flow["forward.valid"][every] > 0))
     return preview.compose_preview(
         rgb[every],
         labels.depth[every],

@@ -184,6 +184,8 @@ def instance_annotations(
                     "box3d_camera_cv": transform_points(w2c, box_world),
                     "visible_pixels": pixels,
                     "bbox": bbox,
+                    # Copies drawn by an instancer name it.
+                    **({"instancer": str(item["instancer"])} if item.get("instancer") else {}),
                 }
             )
         )

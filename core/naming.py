@@ -19,9 +19,10 @@ INSTANCE_DIR = "instance"
 PREVIEW_DIR = "preview"
 PART_DIR = "part"
 NORMAL_DIR = "normal"
+FLOW_DIR = "flow"
 RAW_DIR = ".raw"
 
-KINDS = (RGB_DIR, DEPTH_DIR, CLASS_DIR, INSTANCE_DIR, PREVIEW_DIR, PART_DIR, NORMAL_DIR)
+KINDS = (RGB_DIR, DEPTH_DIR, CLASS_DIR, INSTANCE_DIR, PREVIEW_DIR, PART_DIR, NORMAL_DIR, FLOW_DIR)
 EXTENSIONS = {
     RGB_DIR: ".png",
     DEPTH_DIR: ".exr",
@@ -30,6 +31,7 @@ EXTENSIONS = {
     PREVIEW_DIR: ".png",
     PART_DIR: ".png",
     NORMAL_DIR: ".exr",
+    FLOW_DIR: ".exr",
 }
 
 _NUMBER_SUFFIX = re.compile(r"\.\d{3,}$")

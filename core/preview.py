@@ -57,6 +57,38 @@ def normal_panel(normal: np.ndarray) -> Panel:
     return Panel("Normal", image, "camera frame")
 
 
+def flow_panel(flow: np.ndarray, valid: np.ndarray) -> Panel:
+    """Forward flow (HxWx2 pixels) as colours: the hue is the direction, the saturation
+    the length relative to the longest valid vector; invalid pixels black."""
+    flow = np.asarray(flow, dtype=np.float32)
+    valid = np.asarray(valid, dtype=bool)
+    length = np.hypot(flow[..., 0], flow[..., 1])
+    longest = float(length[valid].max()) if valid.any() else 0.0
+    hue = (np.arctan2(-flow[..., 1], -flow[..., 0]) / (2 * np.pi) + 0.5) % 1.0
+    saturation = length / longest if longest > 0 else np.zeros_like(length)
+    image = _hsv_to_rgb(hue, np.clip(saturation, 0.0, 1.0))
+    image[~valid] = 0
+    return Panel("Flow", image, f"max {longest:.1f} px")
+
+
+def _hsv_to_rgb(hue: np.ndarray, saturation: np.ndarray) -> np.ndarray:
+    """uint8 colours of full value for hue and saturation arrays in 0..1."""
+    sector = hue * 6.0
+    index = np.floor(sector).astype(np.int64) % 6
+    fraction = sector - np.floor(sector)
+    full = np.ones_like(hue)
+    low = 1.0 - saturation
+    falling = 1.0 - saturation * fraction
+    rising = 1.0 - saturation * (1.0 - fraction)
+    channels = [
+        (full, falling, low, low, rising, full),
+        (rising, full, full, falling, low, low),
+        (low, low, rising, full, full, falling),
+    ]
+    rgb = np.stack([np.choose(index, c) for c in channels], axis=-1)
+    return (rgb * 255.0 + 0.5).astype(np.uint8)
+
+
 def text_scale(height: int) -> int:
     """Return the font scale for panels ``height`` pixels tall (2 from 400 px, else 1)."""
     return 2 if height >= 400 else 1

@@ -24,6 +24,11 @@ instance   uint16 HxW             ``instance/NNNNNN.png``: instance IDs, 0 = bac
 part       uint16 HxW             ``part/NNNNNN.png``: part IDs, 0 = none or background
 normal     float32 HxWx3          ``normal/NNNNNN.exr``: unit normals (x, y, z) in the OpenCV
                                   camera frame, 0 = background
+flow       float32 HxWx2          ``flow/NNNNNN.exr``: forward flow to the next frame in
+                                  pixels (x right, y down)
+flow_valid bool HxW               where the forward flow is valid
+flow_back  float32 HxWx2          backward flow to the previous frame
+flow_back_valid bool HxW          where the backward flow is valid
 meta       dict                   ``meta/NNNNNN.json`` (schema in :mod:`.meta`)
 ========== ====================== ======================================================
 
@@ -41,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from . import dataset, depth16, exr, meta, naming, png
+from .frames import FLOW_CHANNELS
 
 DEPTH_CHANNEL = "Y"
 EXR_BACKENDS = ("auto", "openexr", "builtin")
@@ -173,6 +179,15 @@ def load_frame(
     sample["normal"] = (
         read_vectors(normal_path, ("X", "Y", "Z"), exr_backend) if normal_path else None
     )
+    flow_path = _optional(naming.frame_path(root, naming.FLOW_DIR, frame))
+    for key in ("flow", "flow_valid", "flow_back", "flow_back_valid"):
+        sample[key] = None
+    if flow_path:
+        flow = read_vectors(flow_path, FLOW_CHANNELS, exr_backend)
+        sample["flow"] = np.ascontiguousarray(flow[..., 0:2])
+        sample["flow_valid"] = flow[..., 2] > 0
+        sample["flow_back"] = np.ascontiguousarray(flow[..., 3:5])
+        sample["flow_back_valid"] = flow[..., 5] > 0
     sample["meta"] = meta.read_meta(root, frame)
     return sample
 

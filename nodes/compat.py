@@ -20,6 +20,16 @@ RENDER_LAYER_SOCKETS = {
 
 NEW_TREE_NAME = "Ground Truth Compositing"
 
+# The Vector pass has four channels. Linked straight into a File Output node, 4.2 writes
+# only three (X, Y, Z: the W is lost) while 4.5 and 5.0 write all four; through Separate
+# Color + Combine Color, 4.2 keeps all four and 4.5 and 5.0 lose the fourth (measured).
+VECTOR_THROUGH_COLOR = bpy.app.version < (4, 5, 0)
+
+# Cycles' Vector pass is right for a moving orthographic camera on 4.2 but wrong on 4.5
+# and 5.0 (measured: a camera panning 0.1 unit per frame gives tens of pixels that grow
+# across the image); for static orthographic cameras and all perspective ones it is right.
+ORTHO_CAMERA_VECTOR_PASS_OK = bpy.app.version < (4, 5, 0)
+
 
 def get_tree(scene):
     """The scene's compositor tree, or None when it has none (or nodes are off on 4.x)."""

@@ -9,7 +9,7 @@ setup changes outside the tree (passes, a tree created for it) are recorded in
 import json
 from typing import NamedTuple
 
-from ..core import frames, naming
+from ..core import copies, frames, naming
 from . import compat
 
 FRAME_NODE = "Ground Truth"
@@ -29,6 +29,8 @@ class ExtraOutput(NamedTuple):
     socket: str  # key of compat.RENDER_LAYER_SOCKETS
     layer: str  # the layer name in the EXR
     suffix: str  # the file is .raw/NNNNNN<suffix>.exr
+    # Four channels that need Separate + Combine Color nodes on the way (compat says when).
+    through_color: bool = False
 
 
 # One file per pass, each with ONE layer: Blender 5.0 fails to write multi-part EXRs
@@ -42,7 +44,21 @@ EXTRA_OUTPUTS = (
         frames.NORMAL_LAYER,
         frames.NORMAL_SUFFIX,
     ),
+    ExtraOutput(
+        "Ground Truth Vector Output",
+        "output_flow",
+        "use_pass_vector",
+        "vector",
+        frames.VECTOR_LAYER,
+        frames.VECTOR_SUFFIX,
+        through_color=compat.VECTOR_THROUGH_COLOR,
+    ),
 )
+
+
+def _split_names(extra):
+    return extra.node + " Split", extra.node + " Join"
+
 
 OWNED_NODES = (
     RGB_NODE,
@@ -50,6 +66,7 @@ OWNED_NODES = (
     PACK_NODE,
     PREVIEW_NODE,
     *(extra.node for extra in EXTRA_OUTPUTS),
+    *(name for extra in EXTRA_OUTPUTS if extra.through_color for name in _split_names(extra)),
     RENDER_LAYERS_NODE,
     FRAME_NODE,
 )
@@ -158,13 +175,24 @@ def setup_compositor(scene, view_layer, *, rgb=None):
             color_depth="32",
         )
         wanted = getattr(settings, extra.choice)
+        source = None
         if wanted:
             # Blender 5.0 has no socket for a pass that is off.
-            _link(
-                tree,
-                render_layers.outputs[sockets[extra.socket]],
-                compat.file_output_input(node, 0, extra.layer),
-            )
+            source = render_layers.outputs[sockets[extra.socket]]
+        if extra.through_color:
+            split_name, join_name = _split_names(extra)
+            split = _get_or_new(nodes, "CompositorNodeSeparateColor", split_name, frame)
+            join = _get_or_new(nodes, "CompositorNodeCombineColor", join_name, frame)
+            if first_time or node.name in new_extras:
+                split.location = (node.location.x - 500.0, node.location.y)
+                join.location = (node.location.x - 250.0, node.location.y)
+            for index in range(4):
+                _link(tree, split.outputs[index], join.inputs[index])
+            if source is not None:
+                _link(tree, source, split.inputs[0])
+            source = join.outputs[0]
+        if source is not None:
+            _link(tree, source, compat.file_output_input(node, 0, extra.layer))
         _set_mute(node, not wanted)
     _set_mute(picture, not settings.output_preview)
     _set_mute(rgb_node, not (settings.output_rgb if rgb is None else rgb))
@@ -251,3 +279,51 @@ def _link(tree, from_socket, to_socket):
 def _set_mute(node, mute):
     if node.mute != mute:
         node.mute = mute
+
+
+# The copy layer's outputs exist only during a render (see render/copies.py).
+COPY_RENDER_LAYERS_NODE = "Ground Truth Copies Render Layers"
+COPY_SPLIT_NODE = "Ground Truth Copies Location"
+COPY_PACK_NODE = "Ground Truth Copies Pack"
+COPY_OUTPUT_NODE = "Ground Truth Copies Output"
+COPY_NODES = (COPY_OUTPUT_NODE, COPY_PACK_NODE, COPY_SPLIT_NODE, COPY_RENDER_LAYERS_NODE)
+# One layer: R = Object Info Random, G, B, A = the copy's location x, y, z.
+COPY_LAYER = "Copies"
+COPY_SUFFIX = "_copies"
+
+
+def setup_copy_outputs(scene, copy_layer):
+    """Write the copy layer's Random and Location AOVs to ``.raw/NNNNNN_copies.exr``."""
+    tree = compat.get_tree(scene)
+    nodes = tree.nodes
+    frame = nodes.get(FRAME_NODE)
+    layers = _get_or_new(nodes, "CompositorNodeRLayers", COPY_RENDER_LAYERS_NODE, frame)
+    layers.layer = copy_layer.name
+    split = _get_or_new(nodes, "CompositorNodeSeparateColor", COPY_SPLIT_NODE, frame)
+    pack = _get_or_new(nodes, "CompositorNodeCombineColor", COPY_PACK_NODE, frame)
+    output = _get_or_new(nodes, "CompositorNodeOutputFile", COPY_OUTPUT_NODE, frame)
+    _rgb_dir, raw_dir = output_paths(scene.ground_truth.output_dir)
+    compat.configure_file_output(
+        output,
+        raw_dir,
+        "#" * naming.FRAME_DIGITS + COPY_SUFFIX,
+        [(COPY_LAYER, "RGBA")],
+        file_format="OPEN_EXR_MULTILAYER",
+        color_depth="32",
+    )
+    _link(tree, layers.outputs[copies.RANDOM_AOV], pack.inputs["Red"])
+    _link(tree, layers.outputs[copies.LOCATION_AOV], split.inputs[0])
+    _link(tree, split.outputs["Red"], pack.inputs["Green"])
+    _link(tree, split.outputs["Green"], pack.inputs["Blue"])
+    _link(tree, split.outputs["Blue"], pack.inputs["Alpha"])
+    _link(tree, pack.outputs[0], compat.file_output_input(output, 0, COPY_LAYER))
+
+
+def remove_copy_outputs(scene):
+    tree = compat.get_tree(scene)
+    if tree is None:
+        return
+    for name in COPY_NODES:
+        node = tree.nodes.get(name)
+        if node is not None:
+            tree.nodes.remove(node)

@@ -173,6 +173,12 @@ class GROUND_TRUTH_OT_setup_compositor(bpy.types.Operator):
             if existed
             else "Ground-truth compositor nodes added",
         )
+        if scene.ground_truth.output_flow and scene.render.use_motion_blur:
+            self.report(
+                {"WARNING"},
+                "Motion blur is on: a plain render of this file writes no Vector pass, so no "
+                "optical flow. Switch motion blur off before saving it for the farm",
+            )
         return {"FINISHED"}
 
 

@@ -93,6 +93,13 @@ class GroundTruthSceneSettings(bpy.types.PropertyGroup):
         "y down, z forward) as a float32 OpenEXR",
         default=False,
     )
+    output_flow: BoolProperty(
+        name="Optical Flow",
+        description="Write forward and backward optical flow in pixels (to the scene's next "
+        "and previous frame) with its validity as a float32 OpenEXR. Motion blur is switched "
+        "off for the render",
+        default=False,
+    )
     output_meta: BoolProperty(
         name="Camera & Poses",
         description="Write meta/NNNNNN.json: camera intrinsics and extrinsics, instance poses, "

@@ -7,6 +7,7 @@ it returns plain numpy values that the worker thread turns into ``meta/NNNNNN.js
 import numpy as np
 
 from ..core import boxes, meta
+from . import copies
 
 # Object types with geometry whose bounds make an instance's 3D box.
 GEOMETRY_TYPES = {"MESH", "CURVE", "SURFACE", "FONT", "META", "VOLUME", "CURVES", "POINTCLOUD"}
@@ -53,7 +54,9 @@ def instance_inputs(scene, depsgraph, instances):
         if ob.type in GEOMETRY_TYPES and ob.pass_index:
             by_id.setdefault(ob.pass_index, []).append(ob)
     result = []
-    for item in instances:
+    for item in list(instances):
+        if "copy" in item:
+            continue  # copies come from the depsgraph's instances, frame by frame
         owner = scene.objects.get(item["object"])
         if owner is None:
             continue
@@ -74,9 +77,10 @@ def instance_inputs(scene, depsgraph, instances):
     return result
 
 
-def frame_info(scene, depsgraph, instances):
-    """Everything the worker needs to write the frame's meta."""
+def frame_info(scene, depsgraph, instances, with_copies=False):
+    """Everything the worker needs to write the frame's meta (and tell copies apart)."""
     return {
         "camera": camera_block(scene, depsgraph),
         "instances": instance_inputs(scene, depsgraph, instances),
+        "copies": copies.labelled_copies(scene, depsgraph) if with_copies else [],
     }

@@ -94,6 +94,7 @@ class RenderJob:
             naming.PREVIEW_DIR: settings.output_preview,
             naming.PART_DIR: settings.output_part,
             naming.NORMAL_DIR: settings.output_normal,
+            naming.FLOW_DIR: settings.output_flow,
         }
         return [kind for kind, on in wanted.items() if on]
 
@@ -126,15 +127,19 @@ class RenderJob:
                 use_cycles=self.use_cycles,
                 labels_only=self.labels_only,
                 samples=self.samples,
-            ):
+            ) as session:
                 for position, frame in enumerate(self.todo):
                     yield position, len(self.todo), frame
                     scene.frame_set(frame)
-                    result = bpy.ops.render.render(write_still=False, layer=self.view_layer.name)
+                    options = {"layer": session.render_layer} if session.render_layer else {}
+                    result = bpy.ops.render.render(write_still=False, **options)
                     if "FINISHED" not in result:
                         raise GroundTruthError(f"Blender did not finish rendering frame {frame}")
                     info = annotations.frame_info(
-                        scene, bpy.context.evaluated_depsgraph_get(), self.writer.instances
+                        scene,
+                        bpy.context.evaluated_depsgraph_get(),
+                        self.writer.instances,
+                        with_copies=session.copy_layer is not None,
                     )
                     # Converted on the worker while the next frame renders.
                     try:

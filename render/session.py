@@ -1,13 +1,16 @@
 """The temporary render state: set what the ground truth needs, restore all of it after.
 
 ``RenderSession`` is a context manager. Whatever it changes (engine, compositing,
-the compositor setup, passes, foreign pass indices, the preview colours, the
-current frame) is put back on exit, whether the render finished, failed or was
+motion blur for optical flow, the compositor setup, passes, foreign pass indices, the
+preview colours, the current frame) is put back on exit, whether the render finished, failed or was
 cancelled.
 """
 
+import bpy
+
 from ..nodes import setup
 from ..scene import classes, preview
+from . import copies
 
 
 class RenderSession:
@@ -20,6 +23,7 @@ class RenderSession:
         self.labels_only = labels_only
         self.samples = samples
         self._restore = []
+        self.copy_layer = None
 
     def __enter__(self):
         scene = self.scene
@@ -31,6 +35,10 @@ class RenderSession:
                 self._save_attribute(render, "engine")
                 render.engine = "CYCLES"
             render.use_compositing = True
+            if scene.ground_truth.output_flow:
+                # Cycles writes the Vector pass only without motion blur.
+                self._save_attribute(render, "use_motion_blur")
+                render.use_motion_blur = False
             self._set_cycles()
             if scene.ground_truth.preview_colors:
                 # Object colours can feed materials: render with the user's own.
@@ -48,6 +56,7 @@ class RenderSession:
             else:
                 setup.setup_compositor(scene, self.view_layer, rgb=rgb)
                 self._restore.append(lambda: setup.remove_compositor(scene))
+            self._add_copy_layer()
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -57,6 +66,30 @@ class RenderSession:
         while self._restore:
             self._restore.pop()()
         return False
+
+    @property
+    def render_layer(self):
+        """The ``layer`` argument of the render: None renders the copy layer too."""
+        return None if self.copy_layer is not None else self.view_layer.name
+
+    def _add_copy_layer(self):
+        # Copies of labelled objects on screen: a one-sample layer tells them apart.
+        self.copy_layer = None
+        scene = self.scene
+        found = copies.labelled_copies(scene, bpy.context.evaluated_depsgraph_get())
+        if not found:
+            return
+        self._restore.append(copies.add_material_aovs([m for c in found for m in c["materials"]]))
+        for layer in scene.view_layers:
+            if layer != self.view_layer and layer.use:
+                # Only the two layers render; the others get their flag back after.
+                self._save_attribute(layer, "use")
+                layer.use = False
+        layer = copies.add_copy_layer(scene, self.view_layer)
+        self.copy_layer = layer
+        self._restore.append(lambda: scene.view_layers.remove(layer))
+        setup.setup_copy_outputs(scene, layer)
+        self._restore.append(lambda: setup.remove_copy_outputs(scene))
 
     def _set_cycles(self):
         cycles = self.scene.cycles

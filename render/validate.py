@@ -5,6 +5,7 @@ import os
 import bpy
 
 from ..core.errors import GroundTruthError
+from ..nodes import compat
 from ..scene import classes
 
 SUPPORTED_ENGINE = "CYCLES"
@@ -62,6 +63,16 @@ def check_scene(scene, view_layer, *, use_cycles=False):
             f"The camera '{camera.name}' is panoramic: its depth is not planar and it has no "
             "pinhole intrinsics. Ground Truth supports perspective and orthographic cameras"
         )
+    if (
+        scene.ground_truth.output_flow
+        and camera.data.type == "ORTHO"
+        and not compat.ORTHO_CAMERA_VECTOR_PASS_OK
+    ):
+        raise GroundTruthError(
+            f"The camera '{camera.name}' is orthographic: this Blender's Cycles writes a wrong "
+            "Vector pass for moving orthographic cameras, so Ground Truth writes no optical "
+            "flow with them. Untick Optical Flow, or use a perspective camera"
+        )
     if scene.render.engine != SUPPORTED_ENGINE and not use_cycles:
         engine = scene.render.engine.replace("BLENDER_", "").replace("_NEXT", "").title()
         raise GroundTruthError(
@@ -105,7 +116,12 @@ def _image_warnings(scene, camera):
             "Depth of field blurs the RGB image, not the labels: depth and IDs are those of "
             "the surface each pixel's first camera ray hits"
         )
-    if scene.render.use_motion_blur:
+    if scene.render.use_motion_blur and scene.ground_truth.output_flow:
+        warnings.append(
+            "Motion blur is off for this render (Cycles writes the Vector pass for optical "
+            "flow only without it): the RGB image is not blurred. Your setting is restored after"
+        )
+    elif scene.render.use_motion_blur:
         warnings.append(
             "Motion blur smears the RGB image: each pixel's depth and IDs come from one "
             "instant of the shutter, so edges of moving objects may disagree with the image"

@@ -9,9 +9,11 @@ import os
 import time
 
 import bpy
+import numpy as np
 
-from ..core import boxes, coco, dataset, depth16, frames, meta
+from ..core import boxes, coco, copies, dataset, depth16, exr, frames, meta
 from ..core.errors import GroundTruthError
+from ..nodes import setup
 
 # The COCO file is rewritten at most this often during a render, and always at the end.
 COCO_INTERVAL_S = 2.0
@@ -50,10 +52,12 @@ class DatasetWriter:
             "write_preview": settings.output_preview,
             "write_part": settings.output_part,
             "write_normal": settings.output_normal,
+            "write_flow": settings.output_flow,
         }
         self._write_meta = settings.output_meta
         self._write_coco = settings.output_coco
         self._write_depth_mm = settings.output_depth_mm
+        self._copies = None  # core.copies.CopyTable, made when copies first show up
         self._coco_entries = None  # frame -> (image, annotations), loaded on first use
         self._coco_written = 0.0
         self._coco_dirty = False
@@ -96,10 +100,14 @@ class DatasetWriter:
         """
         root = self.output_dir
         camera = info["camera"] if info is not None else None
+        found_copies = info.get("copies") if info is not None else None
         labels = frames.convert_frame(
             root,
             frame,
             world_to_camera_cv=camera["world_to_camera_cv"] if camera else None,
+            refine=(lambda instance: self._copy_ids(frame, instance, found_copies))
+            if found_copies
+            else None,
             lookup=self._lookup,
             class_colors=self._class_colors,
             class_names=self._class_names,
@@ -111,8 +119,11 @@ class DatasetWriter:
         found = boxes.bboxes_from_instance_map(labels.instance)
         if self._write_meta and info is not None:
             height, width = labels.instance.shape
+            inputs = info["instances"] + [
+                {**c, "id": self._copies.id_of(c["key"])} for c in found_copies or []
+            ]
             instances = meta.instance_annotations(
-                labels.instance, info["instances"], info["camera"]["world_to_camera_cv"], found
+                labels.instance, inputs, info["camera"]["world_to_camera_cv"], found
             )
             meta.write_meta(
                 root, frame, meta.frame_meta(frame, width, height, info["camera"], instances)
@@ -124,6 +135,46 @@ class DatasetWriter:
             )
             self._coco_dirty = True
         return labels
+
+    def _copy_ids(self, frame, instance, found_copies):
+        """The instance map with each copy's own ID (see core/copies.py)."""
+        path = frames.raw_frame_path(self.output_dir, frame, setup.COPY_SUFFIX)
+        channels = exr.read_exr(path)
+        layer = {name.split(".")[-1]: values for name, values in channels.items()}
+        location = np.stack([layer["G"], layer["B"], layer["A"]], axis=-1)
+        if self._copies is None:
+            known = {
+                (i["instancer"], tuple(i["copy"]), i["owner"]): i["id"]
+                for i in self._previous_instances()
+                if "copy" in i
+            }
+            first = max([0, *(i["id"] for i in self.instances)]) + 1
+            self._copies = copies.CopyTable(first, known)
+        result = copies.assign_copy_ids(
+            instance, layer["R"], location, [c["copy"] for c in found_copies], self._copies
+        )
+        listed = {i["id"] for i in self.instances}
+        for found in found_copies:
+            copy_id = self._copies.id_of(found["key"])
+            self._lookup[copy_id] = found["class_id"]
+            if copy_id not in listed:
+                listed.add(copy_id)
+                self.instances.append(
+                    {
+                        "id": copy_id,
+                        "object": found["object"],
+                        "class_id": found["class_id"],
+                        "instancer": found["key"][0],
+                        "copy": list(found["key"][1]),
+                        "owner": found["key"][2],
+                    }
+                )
+        os.remove(path)
+        return result
+
+    def _previous_instances(self):
+        previous = dataset.read(self.output_dir)
+        return previous["instances"] if previous else []
 
     def _entries(self):
         if self._coco_entries is None:

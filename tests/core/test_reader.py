@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from ground_truth.core import dataset, depth16, exr, meta, naming, png, reader
+from ground_truth.core import dataset, depth16, exr, frames, meta, naming, png, reader
 
 HEIGHT, WIDTH = 12, 17
 RNG = np.random.default_rng(3)
@@ -46,6 +46,11 @@ def make_dataset(root):
         normal = RNG.normal(size=(HEIGHT, WIDTH, 3)).astype(np.float32)
         channels = {axis: normal[..., i] for i, axis in enumerate("XYZ")}
         _write(root, "normal", frame, lambda p, c=channels: exr.write_exr(p, c))
+        flow = RNG.normal(size=(HEIGHT, WIDTH, 6)).astype(np.float32)
+        flow[..., 2] = flow[..., 2] > 0
+        flow[..., 5] = flow[..., 5] > 0
+        channels = {name: flow[..., i] for i, name in enumerate(frames.FLOW_CHANNELS)}
+        _write(root, "flow", frame, lambda p, c=channels: exr.write_exr(p, c))
         depth16.write_depth_mm(root, frame, depth)
         meta.write_meta(root, frame, {"frame": frame, "width": WIDTH, "height": HEIGHT})
         arrays[frame] = {
@@ -55,6 +60,7 @@ def make_dataset(root):
             "instance": instance,
             "part": part,
             "normal": normal,
+            "flow": flow,
         }
     rgba = RNG.integers(0, 256, (HEIGHT, WIDTH, 4)).astype(np.uint8)
     _write(root, "rgb", 2, lambda p: png.write_png(p, rgba))
@@ -72,6 +78,10 @@ KEYS = {
     "instance",
     "part",
     "normal",
+    "flow",
+    "flow_valid",
+    "flow_back",
+    "flow_back_valid",
     "meta",
 }
 
@@ -96,6 +106,13 @@ def test_load_frame_dtypes_shapes_values(tmp_path, backend):
     assert np.array_equal(sample["part"], arrays[4]["part"])
     assert sample["normal"].dtype == np.float32
     assert np.array_equal(sample["normal"], arrays[4]["normal"])
+    flow = arrays[4]["flow"]
+    assert sample["flow"].dtype == np.float32 and sample["flow"].shape == (HEIGHT, WIDTH, 2)
+    assert np.array_equal(sample["flow"], flow[..., :2])
+    assert np.array_equal(sample["flow_valid"], flow[..., 2] > 0)
+    assert np.array_equal(sample["flow_back"], flow[..., 3:5])
+    assert np.array_equal(sample["flow_back_valid"], flow[..., 5] > 0)
+    assert reader.FLOW_CHANNELS == frames.FLOW_CHANNELS
     assert np.array_equal(sample["depth_mm"], depth16.depth_to_mm_png_array(arrays[4]["depth"]))
     assert sample["meta"] == {"frame": 4, "width": WIDTH, "height": HEIGHT}
 
@@ -105,7 +122,7 @@ def test_missing_files_give_none_and_rgba_is_split(tmp_path):
     arrays = make_dataset(root)
     sample = reader.load_frame(root, 2)
     assert set(sample) == KEYS
-    for key in ("depth", "depth_mm", "class", "instance", "part", "normal", "meta"):
+    for key in ("depth", "depth_mm", "class", "instance", "part", "normal", "flow", "meta"):
         assert sample[key] is None
     assert np.array_equal(sample["rgb"], arrays[2]["rgba"][:, :, :3])
     assert np.array_equal(sample["alpha"], arrays[2]["rgba"][:, :, 3])
