@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import GroundTruthError
 from .ids import MAX_ID
 
 # The view-layer AOVs the copy layer writes (names shared by the shader and the layer).
@@ -21,7 +22,7 @@ RANDOM_AOV = "gt_copy_random"
 LOCATION_AOV = "gt_copy_location"
 
 
-class TooManyInstancesError(ValueError):
+class TooManyInstancesError(GroundTruthError):
     """More instances than a 16-bit instance map can hold."""
 
 
