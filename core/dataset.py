@@ -50,6 +50,26 @@ CONVENTIONS = {
         "background": 0,
         "edges": "averaged over the pixel's samples, then normalised",
     },
+    "flow": {
+        "path": "flow/NNNNNN.exr",
+        "dtype": "float32",
+        "channels": [
+            "forward.X",
+            "forward.Y",
+            "forward.valid",
+            "backward.X",
+            "backward.Y",
+            "backward.valid",
+        ],
+        "unit": "pixel",
+        "axes": "x right, y down (Middlebury, Sintel, RAFT): a pixel at (u, v) now is at "
+        "(u + X, v + Y) in the other frame",
+        "forward": "to the scene's next frame (current frame + 1)",
+        "backward": "to the scene's previous frame (current frame - 1)",
+        "valid": "1 where the pixel sees a surface and its flow lands inside the image, else 0; "
+        "occlusion in the other frame is not checked",
+        "background": 0,
+    },
     "labels": "class, instance and part come from the first sample of the same render as depth and "
     "rgb: each pixel holds exactly one surface's IDs, never a blend",
     "camera_axes": {

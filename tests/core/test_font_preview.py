@@ -8,6 +8,7 @@ from ground_truth.core.font import draw_text, text_mask, text_size
 from ground_truth.core.preview import (
     Panel,
     compose_preview,
+    flow_panel,
     normal_panel,
     part_panel,
     text_scale,
@@ -163,3 +164,19 @@ def test_normal_panel_colours_facing_normals_lavender_and_the_background_black()
     assert panel.image[0, 1].tolist() == [255, 128, 128]
     assert panel.image[1, 2].tolist() == [128, 255, 128]
     assert panel.image[1, 0].tolist() == [0, 0, 0]
+
+
+def test_flow_panel_hue_is_direction_and_invalid_pixels_are_black():
+    flow = np.zeros((1, 4, 2), np.float32)
+    flow[0, 0] = (4.0, 0.0)  # right: longest
+    flow[0, 1] = (-2.0, 0.0)  # left, half as long
+    flow[0, 2] = (0.0, 0.0)  # still: white
+    valid = np.array([[True, True, True, False]])
+    panel = flow_panel(flow, valid)
+    assert panel.title == "Flow" and panel.legend == "max 4.0 px"
+    right, left, still, invalid = panel.image[0].tolist()
+    assert still == [255, 255, 255] and invalid == [0, 0, 0]
+    assert right != left and min(right) == 0  # fully saturated
+    assert min(left) == 128  # half saturated
+    empty = flow_panel(flow, np.zeros((1, 4), bool))
+    assert empty.legend == "max 0.0 px" and (empty.image == 0).all()

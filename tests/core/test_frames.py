@@ -50,3 +50,34 @@ def test_normal_pass_reads_rgb_or_xyz_channels():
     assert from_5.shape == (2, 2, 3) and from_5[0, 0].tolist() == [0, 1, 2]
     with pytest.raises(ValueError, match="'Normal'"):
         frames.normal_pass({"Raw.R": values["R"]})
+
+
+def test_flow_from_vector_converts_signs_and_axes_and_marks_validity():
+    # Cycles (y up): R, G = previous - now; B, A = now - next.
+    vector = np.zeros((2, 4, 4), np.float32)
+    vector[..., :] = (-1.0, 0.5, -3.0, -1.0)  # came from 1 px left and 0.5 px below ...
+    background = np.zeros((2, 4), bool)
+    background[0, 0] = True
+    flow = frames.flow_from_vector(vector, background)
+    assert tuple(flow) == frames.FLOW_CHANNELS
+    assert all(v.dtype == np.float32 and v.shape == (2, 4) for v in flow.values())
+    np.testing.assert_array_equal(flow["forward.X"][1], 3.0)  # ... goes 3 px right
+    np.testing.assert_array_equal(flow["forward.Y"][1], -1.0)  # ... and 1 px up
+    np.testing.assert_array_equal(flow["backward.X"][1], -1.0)
+    np.testing.assert_array_equal(flow["backward.Y"][1], -0.5)
+    for name in frames.FLOW_CHANNELS:
+        assert flow[name][0, 0] == 0  # background
+    # Pixel centres at x + 0.5: +3 leaves a 4-px row from column 1 on; -1 leaves row 0.
+    assert flow["forward.valid"].tolist() == [[0, 0, 0, 0], [1, 0, 0, 0]]
+    assert flow["backward.valid"].tolist() == [[0, 1, 1, 1], [0, 1, 1, 1]]
+
+
+def test_vector_pass_reads_rgba_or_xyzw_channels():
+    values = {c: np.full((2, 2), i, np.float32) for i, c in enumerate("RGBA")}
+    from_5 = frames.vector_pass({f"Vector.{c}": v for c, v in values.items()})
+    pairs = zip("XYZW", "RGBA", strict=True)
+    from_4 = frames.vector_pass({f"ViewLayer.Vector.{c}": values[r] for c, r in pairs})
+    np.testing.assert_array_equal(from_5, from_4)
+    assert from_5[0, 0].tolist() == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="'Vector'"):
+        frames.vector_pass({"Vector.X": values["R"]})
