@@ -272,12 +272,12 @@ def build_coco(
     }
 
 
-def _meta_classes(root: str, frame: int) -> dict[int, int] | None:
-    """``{instance id: class id}`` from the frame's meta file, or None without one."""
+def _meta_instances(root: str, frame: int) -> dict[int, dict] | None:
+    """``{instance id: meta entry}`` from the frame's meta file, or None without one."""
     data = meta.read_meta(root, frame)
     if data is None:
         return None
-    return {int(i["id"]): int(i["class_id"]) for i in data.get("instances", [])}
+    return {int(i["id"]): i for i in data.get("instances", [])}
 
 
 def frame_entry(
@@ -304,11 +304,17 @@ def frame_entry(
             raise ValueError(f"{path} is not a single-channel image")
     height, width = instance_map.shape
     known = {int(c["id"]) for c in data.get("classes", []) if c["id"] > 0}
-    classes = _meta_classes(root, frame)
-    if classes is None:
-        classes = {int(i["id"]): int(i.get("class_id", 0)) for i in data.get("instances", [])}
+    entries = _meta_instances(root, frame)
+    if entries is None:
+        entries = {int(i["id"]): i for i in data.get("instances", [])}
+    classes = {i: int(e.get("class_id", 0)) for i, e in entries.items()}
     classes = {i: c if c in known else 0 for i, c in classes.items()}
-    return image_entry(frame, width, height), frame_annotations(frame, instance_map, classes, boxes)
+    annotations = frame_annotations(frame, instance_map, classes, boxes)
+    for annotation in annotations:
+        fraction = entries.get(annotation["instance_id"], {}).get("visible_fraction")
+        if fraction is not None:
+            annotation["visible_fraction"] = fraction
+    return image_entry(frame, width, height), annotations
 
 
 def coco_document(data: Mapping, entries: Iterable[tuple[dict, list[dict]]]) -> dict:

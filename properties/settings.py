@@ -100,6 +100,12 @@ class GroundTruthSceneSettings(bpy.types.PropertyGroup):
         "off for the render",
         default=False,
     )
+    output_occlusion: BoolProperty(
+        name="Visible Fraction",
+        description="Per instance, the fraction of its silhouette that is visible (in meta and "
+        "COCO), to filter heavily occluded objects. Costs ray casting on the CPU per frame",
+        default=False,
+    )
     output_meta: BoolProperty(
         name="Camera & Poses",
         description="Write meta/NNNNNN.json: camera intrinsics and extrinsics, instance poses, "

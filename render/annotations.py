@@ -7,10 +7,7 @@ it returns plain numpy values that the worker thread turns into ``meta/NNNNNN.js
 import numpy as np
 
 from ..core import boxes, meta
-from . import copies
-
-# Object types with geometry whose bounds make an instance's 3D box.
-GEOMETRY_TYPES = {"MESH", "CURVE", "SURFACE", "FONT", "META", "VOLUME", "CURVES", "POINTCLOUD"}
+from . import copies, occlusion
 
 
 def _matrix(value):
@@ -51,7 +48,7 @@ def instance_inputs(scene, depsgraph, instances):
     """
     by_id = {}
     for ob in scene.objects:
-        if ob.type in GEOMETRY_TYPES and ob.pass_index:
+        if ob.type in copies.GEOMETRY_TYPES and ob.pass_index:
             by_id.setdefault(ob.pass_index, []).append(ob)
     result = []
     for item in list(instances):
@@ -79,8 +76,20 @@ def instance_inputs(scene, depsgraph, instances):
 
 def frame_info(scene, depsgraph, instances, with_copies=False):
     """Everything the worker needs to write the frame's meta (and tell copies apart)."""
+    camera = camera_block(scene, depsgraph)
+    inputs = instance_inputs(scene, depsgraph, instances)
+    unoccluded = None
+    if scene.ground_truth.output_occlusion:
+        # Every instance, as the instance map is read later, on the worker thread.
+        render = scene.render
+        scale = render.resolution_percentage / 100.0
+        shape = (int(render.resolution_y * scale), int(render.resolution_x * scale))
+        unoccluded = occlusion.unoccluded_pixels(
+            scene, depsgraph, camera, inputs, shape, [i["id"] for i in inputs]
+        )
     return {
-        "camera": camera_block(scene, depsgraph),
-        "instances": instance_inputs(scene, depsgraph, instances),
+        "camera": camera,
+        "instances": inputs,
         "copies": copies.labelled_copies(scene, depsgraph) if with_copies else [],
+        "unoccluded": unoccluded,
     }

@@ -12,6 +12,9 @@ import numpy as np
 from ..core.copies import LOCATION_AOV, RANDOM_AOV, Copy, random_value
 
 COPY_LAYER = "Ground Truth Copies"
+
+# Object types with geometry the render draws (and whose bounds make 3D boxes).
+GEOMETRY_TYPES = {"MESH", "CURVE", "SURFACE", "FONT", "META", "VOLUME", "CURVES", "POINTCLOUD"}
 # Nodes added to a material for the render, found again by name to remove them.
 MATERIAL_NODES = (
     "Ground Truth Copy Info",
@@ -34,8 +37,13 @@ def _source_object(instance, scene):
     original = instance.object.original
     if original != instance.parent.original:
         return original
-    data = getattr(instance.object.data, "original", None)
-    users = [ob for ob in scene.objects if data is not None and ob.data == data]
+    data = instance.object.data
+    if data is None:
+        return original
+    # The copy's data is the source's (evaluated); match it by name.
+    name = data.original.name_full if data.original else data.name_full
+    users = [ob for ob in scene.objects if ob.data is not None and ob.data.name_full == name]
+    users = [ob for ob in users if ob != original] or users
     return users[0] if users else original
 
 
@@ -49,16 +57,14 @@ def labelled_copies(scene, depsgraph):
     class_ids = {c.id for c in scene.ground_truth.classes}
     result = []
     for instance in depsgraph.object_instances:
-        if not instance.is_instance or instance.object.type not in {
-            "MESH",
-            "CURVE",
-            "FONT",
-            "META",
-            "SURFACE",
-        }:
+        if not instance.is_instance or instance.object.type not in GEOMETRY_TYPES:
             continue
         parent = instance.parent.original
         source = _source_object(instance, scene)
+        if source == parent:
+            # An object's own geometry handed out as an instance (curves and text on 5.0,
+            # geometry made inside geometry nodes): not a copy of another object.
+            continue
         class_id, owner = _class_of(source, class_ids)
         if not class_id:
             class_id, owner = _class_of(parent, class_ids)

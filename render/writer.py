@@ -123,7 +123,11 @@ class DatasetWriter:
                 {**c, "id": self._copies.id_of(c["key"])} for c in found_copies or []
             ]
             instances = meta.instance_annotations(
-                labels.instance, inputs, info["camera"]["world_to_camera_cv"], found
+                labels.instance,
+                inputs,
+                info["camera"]["world_to_camera_cv"],
+                found,
+                info.get("unoccluded"),
             )
             meta.write_meta(
                 root, frame, meta.frame_meta(frame, width, height, info["camera"], instances)

@@ -177,3 +177,16 @@ def test_the_users_materials_and_layers_are_left_as_they_were(scene, out_dir):
     assert bpy.ops.ground_truth.render() == {"FINISHED"}
     assert sorted(n.name for n in material.node_tree.nodes) == nodes
     assert [layer.name for layer in scene.view_layers] == layers
+
+
+def test_objects_drawn_through_their_own_instances_are_not_copies(scene, out_dir):
+    top_down(scene)
+    text = bpy.data.objects.new("Text", bpy.data.curves.new("Text", "FONT"))
+    text.data.body = "GT"
+    text.data.size = 4.0
+    scene.collection.objects.link(text)
+    label([text], "Text")
+    assert bpy.ops.ground_truth.render() == {"FINISHED"}
+    meta = json.loads((out_dir / "meta" / "000001.json").read_text())
+    assert [(i["object"], i.get("instancer")) for i in meta["instances"]] == [("Text", None)]
+    assert scene.view_layers.get("Ground Truth Copies") is None
