@@ -107,6 +107,27 @@ def postprocess_ms(work, width, height, repeats=15):
     return results
 
 
+def occlusion_ms(width, height, repeats=5):
+    """Main-thread cost per frame of the visible fractions (ray casting each instance)."""
+    from ground_truth.render import annotations
+    from ground_truth.scene import classes
+
+    scene = demo_scene(width, height, 1)
+    classes.sync_instance_ids(scene)
+    instances = classes.planned_instances(scene)
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    results = {}
+    for enabled in (False, True):
+        scene.ground_truth.output_occlusion = enabled
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            annotations.frame_info(scene, depsgraph, instances)
+            times.append(time.perf_counter() - start)
+        results[enabled] = statistics.median(times) * 1000.0
+    return results[True] - results[False]
+
+
 def memory_growth(work, width, height, first, total):
     """Resident memory after ``first`` and after ``total`` frames rendered in one process."""
     scene = demo_scene(width, height, 1)
@@ -179,6 +200,11 @@ def main(argv):
     print(
         f"post-processing at 640x480: {post[False]:.1f} ms/frame without the preview picture, "
         f"{post[True]:.1f} ms with it   (target < 30 ms)"
+    )
+
+    print(
+        f"visible fractions (optional) at {args.width}x{args.height}: "
+        f"{occlusion_ms(args.width, args.height):.0f} ms/frame of ray casting"
     )
 
     first, total = 20, args.memory_frames

@@ -30,6 +30,18 @@ class _UsageError(Exception):
     pass
 
 
+# Outputs off by default that a run can switch on (the scene's own choices are kept).
+EXTRA_OUTPUTS = {
+    "normal": ("output_normal", "also write camera-frame normals (normal/NNNNNN.exr)"),
+    "flow": ("output_flow", "also write forward and backward optical flow (flow/NNNNNN.exr)"),
+    "part": ("output_part", "also write part IDs from material pass indices (part/NNNNNN.png)"),
+    "depth-mm": ("output_depth_mm", "also write 16-bit depth in millimetres (depth_mm/)"),
+    "visible-fraction": (
+        "output_occlusion",
+        "also compute each instance's visible fraction (meta and COCO)",
+    ),
+}
+
 FRAMES_HELP = "N, A-B or A-B:STEP, comma-separated (default: the scene's range)"
 
 
@@ -56,6 +68,8 @@ def build_parser():
         "--labels-only", action="store_true", help="depth, class and instance maps only; fast"
     )
     render.add_argument("--scene", help="scene name (default: the file's active scene)")
+    for flag, (_setting, text) in EXTRA_OUTPUTS.items():
+        render.add_argument(f"--{flag}", action="store_true", help=text)
 
     info = commands.add_parser("info", help="classes, instances and what would be rendered")
     info.add_argument("--frames", type=_frame_list, help=FRAMES_HELP)
@@ -107,8 +121,12 @@ def _frames(scene, frames):
 
 def _render(scene, frames, args):
     settings = scene.ground_truth
-    saved_output = settings.output_dir
+    saved = {"output_dir": settings.output_dir}
     settings.output_dir = os.path.abspath(args.output) + os.sep
+    for flag, (setting, _text) in EXTRA_OUTPUTS.items():
+        if getattr(args, flag.replace("-", "_")):
+            saved[setting] = getattr(settings, setting)
+            setattr(settings, setting, True)
     try:
         job = pipeline.RenderJob(
             scene,
@@ -130,7 +148,8 @@ def _render(scene, frames, args):
             eta = f", about {left:.0f} s left" if left is not None else ""
             print(f"Frame {frame} ({done + 1}/{total}){eta}", flush=True)
     finally:
-        settings.output_dir = saved_output
+        for setting, value in saved.items():
+            setattr(settings, setting, value)
     report = job.report
     print(f"Wrote {len(report.frames)} frame(s) to {report.output_dir} in {report.seconds:.1f} s")
     return 0

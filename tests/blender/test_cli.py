@@ -146,3 +146,17 @@ def test_finalize_completes_a_farm_render(saved_scene, tmp_path, capsys):
     assert json.loads((out_dir / "dataset.json").read_text())["frames"] == [1, 2, 3]
     box = next(c.id for c in saved_scene.ground_truth.classes if c.name == "Box")
     assert (png.read_png(out_dir / "class" / "000002.png") == box).any()
+
+
+def test_render_can_switch_on_extra_outputs_for_one_run(saved_scene, tmp_path, capsys):
+    out_dir = tmp_path / "data"
+    argv = ["render", "--output", str(out_dir), "--frames", "2", "--normal", "--part"]
+    code, _out, err = run(capsys, *argv, "--depth-mm", "--visible-fraction")
+    assert code == 0, err
+    assert listing(out_dir / "normal") == ["000002.exr"]
+    assert listing(out_dir / "part") == ["000002.png"]
+    assert listing(out_dir / "depth_mm") == ["000002.png"]
+    meta = json.loads((out_dir / "meta" / "000002.json").read_text())
+    assert all("visible_fraction" in i for i in meta["instances"])
+    settings = saved_scene.ground_truth
+    assert not (settings.output_normal or settings.output_part or settings.output_occlusion)
