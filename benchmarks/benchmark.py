@@ -149,7 +149,7 @@ def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=480)
-    parser.add_argument("--frames", type=int, default=3, help="frames per timed run")
+    parser.add_argument("--frames", type=int, default=6, help="frames per timed run")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--memory-frames", type=int, default=200)
     args = parser.parse_args(argv)
