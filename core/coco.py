@@ -286,6 +286,7 @@ def frame_entry(
     data: Mapping,
     instance_map: np.ndarray | None = None,
     boxes: Mapping[int, tuple] | None = None,
+    meta_instances: Iterable[Mapping] | None = None,
 ) -> tuple[dict, list[dict]] | None:
     """The COCO image and annotations of one frame of the dataset under ``root``.
 
@@ -293,7 +294,8 @@ def frame_entry(
     from ``instance/NNNNNN.png`` unless given. Returns None for a frame without an
     instance map. The class of an instance comes from the frame's
     ``meta/NNNNNN.json`` when it exists, else from ``data``'s instance table; only
-    classes of ``data``'s class table are annotated.
+    classes of ``data``'s class table are annotated. ``meta_instances`` (the frame's meta
+    ``instances`` block, when the caller has it) saves reading the meta file again.
     """
     if instance_map is None:
         path = naming.frame_path(root, naming.INSTANCE_DIR, frame)
@@ -304,7 +306,10 @@ def frame_entry(
             raise ValueError(f"{path} is not a single-channel image")
     height, width = instance_map.shape
     known = {int(c["id"]) for c in data.get("classes", []) if c["id"] > 0}
-    entries = _meta_instances(root, frame)
+    if meta_instances is not None:
+        entries = {int(i["id"]): i for i in meta_instances}
+    else:
+        entries = _meta_instances(root, frame)
     if entries is None:
         entries = {int(i["id"]): i for i in data.get("instances", [])}
     classes = {i: int(e.get("class_id", 0)) for i, e in entries.items()}

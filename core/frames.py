@@ -306,11 +306,11 @@ def convert_frame(
         world = normal_pass(exr.read_exr(raw_frame_path(root, frame, NORMAL_SUFFIX)))
         labels.normal = camera_normals(world, world_to_camera_cv, np.isinf(labels.depth))
         channels = {axis: labels.normal[..., i] for i, axis in enumerate("XYZ")}
-        _write(root, "normal", frame, lambda p: exr.write_exr(p, channels, zlib_level=1))
+        _write(root, "normal", frame, lambda p: exr.write_exr(p, channels, compression="NONE"))
     if write_flow:
         vector = vector_pass(exr.read_exr(raw_frame_path(root, frame, VECTOR_SUFFIX)))
         labels.flow = flow_from_vector(vector, np.isinf(labels.depth))
-        _write(root, "flow", frame, lambda p: exr.write_exr(p, labels.flow, zlib_level=1))
+        _write(root, "flow", frame, lambda p: exr.write_exr(p, labels.flow, compression="NONE"))
     if write_preview:
         picture = preview_picture(root, frame, labels, class_colors, class_names)
         _write(

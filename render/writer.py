@@ -117,6 +117,7 @@ class DatasetWriter:
             depth16.write_depth_mm(root, frame, labels.depth)
         # Boxes and pixel counts once, for the meta and for COCO.
         found = boxes.bboxes_from_instance_map(labels.instance)
+        instances = None
         if self._write_meta and info is not None:
             height, width = labels.instance.shape
             inputs = info["instances"] + [
@@ -135,7 +136,12 @@ class DatasetWriter:
         if self._write_coco:
             entries = self._entries()
             entries[frame] = coco.frame_entry(
-                root, frame, self.description([]), instance_map=labels.instance, boxes=found
+                root,
+                frame,
+                self.description([]),
+                instance_map=labels.instance,
+                boxes=found,
+                meta_instances=instances,
             )
             self._coco_dirty = True
         return labels
