@@ -34,8 +34,11 @@ def rss_mb():
 
 
 def demo_scene(width, height, samples):
+    """The demo scene writing what the targets name: RGB, depth, class and instance maps,
+    meta and COCO (the preview picture, a convenience, is timed on its own below)."""
     scene, objects = render_demo.build_scene(width, height, samples)
     render_demo.label_scene(scene, objects)
+    scene.ground_truth.output_preview = False
     scene.frame_start, scene.frame_end = 1, 1000
     return bpy.context.scene
 
@@ -92,7 +95,7 @@ def postprocess_ms(work, width, height, repeats=15):
         shutil.copyfile(raw, raw + ".keep")
     results = {}
     for preview in (False, True):
-        scene.ground_truth.output_preview = preview
+        scene.ground_truth.output_preview = preview  # demo_scene() turns it off
         job = pipeline.RenderJob(scene, scene.view_layers[0], [1], overwrite=True)
         times = []
         for _ in range(repeats):
