@@ -77,33 +77,39 @@ def interleaved(scene, work, frames, samples, repeats):
 
 
 def postprocess_ms(work, width, height, repeats=15):
-    """Time the per-frame conversion of a real 640x480 raw frame, with and without preview."""
+    """Time the per-frame conversion of a real 640x480 raw frame, with and without preview:
+    depth, class and instance files, meta, the COCO entry, dataset.json and COCO file."""
     from ground_truth.core import frames as frame_files
     from ground_truth.core import naming
-    from ground_truth.render import pipeline
+    from ground_truth.render import annotations, pipeline
+    from ground_truth.scene import classes
 
     scene = demo_scene(width, height, 1)
+    scene.ground_truth.output_preview = True  # so that the image copy is written too
     folder = os.path.join(work, "post")
     scene.ground_truth.output_dir = folder + os.sep
     pipeline.render_ground_truth(scene, scene.view_layers[0], [1])
     with pipeline.RenderSession(scene, scene.view_layers[0]):
         scene.frame_set(1)
         bpy.ops.render.render(write_still=False)
+        info = annotations.frame_info(
+            scene, bpy.context.evaluated_depsgraph_get(), classes.planned_instances(scene)
+        )
     # Keep the raw passes and the image copy to convert them again and again.
     raws = [frame_files.raw_frame_path(folder, 1), frame_files.raw_image_path(folder, 1)]
     for raw in raws:
         shutil.copyfile(raw, raw + ".keep")
     results = {}
     for preview in (False, True):
-        scene.ground_truth.output_preview = preview  # demo_scene() turns it off
+        scene.ground_truth.output_preview = preview
         job = pipeline.RenderJob(scene, scene.view_layers[0], [1], overwrite=True)
         times = []
         for _ in range(repeats):
             for raw in raws:
                 shutil.copyfile(raw + ".keep", raw)
             start = time.perf_counter()
-            job.writer.convert(1)
-            job.writer.write_dataset([1])
+            job.writer.convert(1, info)  # labels, meta and the COCO entry
+            job.writer.write_dataset([1], final=True)
             times.append(time.perf_counter() - start)
         results[preview] = statistics.median(times) * 1000.0
     assert os.path.exists(naming.frame_path(folder, "depth", 1))
