@@ -70,6 +70,11 @@ def build_parser():
     render.add_argument("--scene", help="scene name (default: the file's active scene)")
     for flag, (_setting, text) in EXTRA_OUTPUTS.items():
         render.add_argument(f"--{flag}", action="store_true", help=text)
+    render.add_argument(
+        "--shared-copy-ids",
+        action="store_true",
+        help="copies drawn by instancers share their source's instance ID (no copy layer)",
+    )
 
     info = commands.add_parser("info", help="classes, instances and what would be rendered")
     info.add_argument("--frames", type=_frame_list, help=FRAMES_HELP)
@@ -127,6 +132,9 @@ def _render(scene, frames, args):
         if getattr(args, flag.replace("-", "_")):
             saved[setting] = getattr(settings, setting)
             setattr(settings, setting, True)
+    if args.shared_copy_ids:
+        saved["distinct_copies"] = settings.distinct_copies
+        settings.distinct_copies = False
     try:
         job = pipeline.RenderJob(
             scene,

@@ -118,6 +118,7 @@ class VIEW3D_PT_ground_truth_output(GroundTruthPanel, bpy.types.Panel):
         column.prop(settings, "output_normal")
         column.prop(settings, "output_flow")
         column.prop(settings, "output_occlusion")
+        column.prop(settings, "distinct_copies")
         column.prop(settings, "output_meta")
         column.prop(settings, "output_coco")
         column.prop(settings, "output_preview")

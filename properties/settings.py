@@ -100,6 +100,13 @@ class GroundTruthSceneSettings(bpy.types.PropertyGroup):
         "off for the render",
         default=False,
     )
+    distinct_copies: BoolProperty(
+        name="Distinct Copies",
+        description="Give every copy drawn by a collection instance, particle system or geometry "
+        "nodes its own instance ID (adds a one-sample view layer to the render when copies of "
+        "labelled objects are on screen)",
+        default=True,
+    )
     output_occlusion: BoolProperty(
         name="Visible Fraction",
         description="Per instance, the fraction of its silhouette that is visible (in meta and "

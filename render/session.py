@@ -76,6 +76,8 @@ class RenderSession:
         # Copies of labelled objects on screen: a one-sample layer tells them apart.
         self.copy_layer = None
         scene = self.scene
+        if not scene.ground_truth.distinct_copies:
+            return
         found = copies.labelled_copies(scene, bpy.context.evaluated_depsgraph_get())
         if not found:
             return

@@ -188,3 +188,14 @@ def test_objects_drawn_through_their_own_instances_are_not_copies(scene, out_dir
     meta = json.loads((out_dir / "meta" / "000001.json").read_text())
     assert [(i["object"], i.get("instancer")) for i in meta["instances"]] == [("Text", None)]
     assert scene.view_layers.get("Ground Truth Copies") is None
+
+
+def test_copies_can_share_their_source_id_when_asked(scene, out_dir):
+    top_down(scene)
+    crate = collection_copies(scene, count=4)
+    scene.ground_truth.distinct_copies = False
+    assert bpy.ops.ground_truth.render() == {"FINISHED"}
+    instance = png.read_png(out_dir / "instance" / "000001.png")
+    assert set(np.unique(instance)) == {0, crate.pass_index}
+    meta = json.loads((out_dir / "meta" / "000001.json").read_text())
+    assert not [i for i in meta["instances"] if i.get("instancer")]
