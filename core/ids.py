@@ -114,17 +114,3 @@ def plan_instance_ids(objects: Iterable[ObjectEntry]) -> dict[str, int]:
             ancestor = _nearest_labelled_ancestor(obj, index)
             result[name] = result[ancestor] if ancestor is not None else 0
     return {name: result[name] for name in index}
-
-
-def effective_class(objects: Iterable[ObjectEntry]) -> dict[str, int]:
-    """Return ``{name: class ID}``: the object's own class if > 0, else the class of its
-    nearest labelled ancestor, else 0."""
-    index = _by_name(objects)
-    result: dict[str, int] = {}
-    for name, obj in index.items():
-        if obj.class_id > 0:
-            result[name] = obj.class_id
-        else:
-            ancestor = _nearest_labelled_ancestor(obj, index)
-            result[name] = index[ancestor].class_id if ancestor is not None else 0
-    return result

@@ -1,7 +1,5 @@
 """Scene-building helpers for the bpy tests."""
 
-import math
-
 import bpy
 
 from ground_truth.nodes import compat, setup
@@ -79,9 +77,6 @@ def label(objects, class_name):
     select_only(objects)
     assert bpy.ops.ground_truth.assign_class() == {"FINISHED"}
     return settings.classes[index]
-
-
-DEG = math.pi / 180.0
 
 
 def snapshot_tree(tree):

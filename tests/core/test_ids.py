@@ -6,7 +6,6 @@ from ground_truth.core.ids import (
     MAX_ID,
     IdSpaceFull,
     ObjectEntry,
-    effective_class,
     plan_instance_ids,
     smallest_free_id,
 )
@@ -68,16 +67,6 @@ def test_unlabelled_objects():
         "Lamp": 0,
         "Orphan": 0,
     }
-    classes = effective_class(objs)
-    assert classes == {
-        "Car": 1,
-        "Wheel": 1,
-        "Bolt": 1,
-        "Door": 2,
-        "Handle": 2,
-        "Lamp": 0,
-        "Orphan": 0,
-    }
 
 
 def test_unlabelled_ids_do_not_block_labelled():
@@ -89,7 +78,6 @@ def test_unlabelled_ids_do_not_block_labelled():
 def test_parent_cycle_guard():
     objs = [ObjectEntry("a", 0, 0, parent="b"), ObjectEntry("b", 0, 0, parent="a")]
     assert plan_instance_ids(objs) == {"a": 0, "b": 0}
-    assert effective_class(objs) == {"a": 0, "b": 0}
 
 
 def test_duplicate_names_rejected():
