@@ -4,10 +4,16 @@ Run: ``bash benchmarks/run.sh`` (or ``python benchmarks/benchmark.py`` with the 
 module). Prints, as ratios measured on this machine in this run:
 
 1. Render Ground Truth (RGB + depth + class + instance + dataset files) against a
-   plain render writing the same RGB PNGs, at 4 and at 32 samples (target <= 1.03x);
+   plain render writing the same RGB PNGs, at 4 and at 32 samples (target <= 1.03x),
+   and with normals, optical flow and part labels on (target <= 1.05x);
 2. labels-only mode against a full 32-sample render (target >= 10x faster);
-3. resident memory growth between 20 and 200 rendered frames (target < 50 MB);
-4. post-processing time per frame at 640x480 (target < 30 ms).
+3. post-processing time per frame at 640x480 (target < 30 ms);
+4. the cost of the visible fractions per frame;
+5. resident memory growth between 20 and 200 rendered frames (target < 50 MB).
+
+Each ratio row alternates plain and Ground Truth runs of the same frames and prints the
+median of the per-pair ratios with their range: on a shared machine the speed drifts
+by a few percent between runs, and a pair sees the same drift.
 """
 
 import argparse
@@ -66,43 +72,70 @@ def ground_truth_render(scene, folder, frames, **options):
     return time.perf_counter() - start
 
 
-def interleaved(scene, work, frames, samples, repeats):
-    """Best-of-``repeats`` seconds per frame for plain and ground-truth renders, alternated
-    so that both see the same machine state."""
+def paired_runs(scene, work, frames, samples, repeats):
+    """Seconds per frame of ``repeats`` (plain, Ground Truth) pairs, run back to back
+    so that both runs of a pair see the same machine state."""
     scene.cycles.samples = samples
-    plain, ours = [], []
+    pairs = []
     for _ in range(repeats):
-        plain.append(plain_render(scene, os.path.join(work, "plain"), frames) / len(frames))
-        ours.append(ground_truth_render(scene, os.path.join(work, "gt"), frames) / len(frames))
-    return min(plain), min(ours)
+        plain = plain_render(scene, os.path.join(work, "plain"), frames) / len(frames)
+        ours = ground_truth_render(scene, os.path.join(work, "gt"), frames) / len(frames)
+        pairs.append((plain, ours))
+    return pairs
+
+
+def ratio_row(label, pairs, target):
+    """One printed line: median seconds per frame and the median ratio of the pairs."""
+    ratios = sorted(ours / plain for plain, ours in pairs)
+    plain = statistics.median(p for p, _ in pairs)
+    ours = statistics.median(o for _, o in pairs)
+    return (
+        f"{label}: plain {plain:5.2f} s/frame, Ground Truth {ours:5.2f} s/frame  ->  "
+        f"{statistics.median(ratios):.3f}x (pairs {ratios[0]:.3f}-{ratios[-1]:.3f}, "
+        f"n={len(ratios)})   (target <= {target})"
+    )
 
 
 def postprocess_ms(work, width, height, repeats=15):
-    """Time the per-frame conversion of a real 640x480 raw frame, with and without preview:
-    depth, class and instance files, meta, the COCO entry, dataset.json and COCO file."""
+    """Median time of the per-frame conversion of a real frame's raw passes: depth,
+    class and instance files, meta, the COCO entry, dataset.json and the COCO file;
+    then with the preview picture; then with normals, flow and parts instead."""
     from ground_truth.core import frames as frame_files
     from ground_truth.core import naming
     from ground_truth.render import annotations, pipeline
     from ground_truth.scene import classes
 
     scene = demo_scene(width, height, 1)
-    scene.ground_truth.output_preview = True  # so that the image copy is written too
+    settings = scene.ground_truth
+    # Write every raw file once: the image copy and the extra passes too.
+    settings.output_preview = True
+    settings.output_normal = settings.output_flow = settings.output_part = True
     folder = os.path.join(work, "post")
-    scene.ground_truth.output_dir = folder + os.sep
+    settings.output_dir = folder + os.sep
     pipeline.render_ground_truth(scene, scene.view_layers[0], [1])
-    with pipeline.RenderSession(scene, scene.view_layers[0]):
+    with pipeline.RenderSession(scene, scene.view_layers[0]) as session:
         scene.frame_set(1)
-        bpy.ops.render.render(write_still=False)
+        options = {"layer": session.render_layer} if session.render_layer else {}
+        bpy.ops.render.render(write_still=False, **options)
         info = annotations.frame_info(
             scene, bpy.context.evaluated_depsgraph_get(), classes.planned_instances(scene)
         )
-    # Keep the raw passes and the image copy to convert them again and again.
-    raws = [frame_files.raw_frame_path(folder, 1), frame_files.raw_image_path(folder, 1)]
+    # Keep the raw files to convert them again and again.
+    raws = [
+        frame_files.raw_frame_path(folder, 1),
+        frame_files.raw_image_path(folder, 1),
+        *(frame_files.raw_frame_path(folder, 1, suffix) for suffix in frame_files.EXTRA_SUFFIXES),
+    ]
     for raw in raws:
         shutil.copyfile(raw, raw + ".keep")
     results = {}
-    for preview in (False, True):
-        scene.ground_truth.output_preview = preview
+    for name, preview, extras in (
+        ("labels", False, False),
+        ("preview", True, False),
+        ("extras", False, True),
+    ):
+        settings.output_preview = preview
+        settings.output_normal = settings.output_flow = settings.output_part = extras
         job = pipeline.RenderJob(scene, scene.view_layers[0], [1], overwrite=True)
         times = []
         for _ in range(repeats):
@@ -112,8 +145,8 @@ def postprocess_ms(work, width, height, repeats=15):
             job.writer.convert(1, info)  # labels, meta and the COCO entry
             job.writer.write_dataset([1], final=True)
             times.append(time.perf_counter() - start)
-        results[preview] = statistics.median(times) * 1000.0
-    assert os.path.exists(naming.frame_path(folder, "depth", 1))
+        results[name] = statistics.median(times) * 1000.0
+    assert os.path.exists(naming.frame_path(folder, "flow", 1))
     return results
 
 
@@ -170,7 +203,10 @@ def main(argv):
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--frames", type=int, default=6, help="frames per timed run")
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5, help="pairs of runs per 4-sample ratio")
+    parser.add_argument(
+        "--repeats-32", type=int, default=3, help="pairs of runs at 32 samples (slow)"
+    )
     parser.add_argument("--memory-frames", type=int, default=200)
     parser.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -186,35 +222,28 @@ def main(argv):
     print(f"Ground Truth benchmark: Blender {bpy.app.version_string}, Cycles CPU, {cpu} cores,")
     print(
         f"demo scene at {args.width}x{args.height}, {args.frames} frames per run, "
-        f"best of {args.repeats}.\n"
+        f"{args.repeats} pairs of runs at 4 samples, {args.repeats_32} at 32.\n"
     )
 
-    rows = []
-    for samples in (4, 32):
+    for samples, repeats in ((4, args.repeats), (32, args.repeats_32)):
         scene = demo_scene(args.width, args.height, samples)
-        plain, ours = interleaved(scene, work, frames, samples, args.repeats)
-        rows.append((samples, plain, ours))
-        print(
-            f"{samples:3d} samples: plain {plain:6.2f} s/frame, Ground Truth {ours:6.2f} s/frame"
-            f"  ->  {ours / plain:.3f}x   (target <= 1.03x)"
-        )
+        pairs = paired_runs(scene, work, frames, samples, repeats)
+        print(ratio_row(f"{samples:2d} samples", pairs, "1.03x"), flush=True)
 
     scene = demo_scene(args.width, args.height, 4)
     settings = scene.ground_truth
     settings.output_normal = settings.output_flow = settings.output_part = True
-    plain, ours = interleaved(scene, work, frames, 4, args.repeats)
-    print(
-        f"  4 samples with normals, flow and parts: plain {plain:6.2f} s/frame, Ground Truth "
-        f"{ours:6.2f} s/frame  ->  {ours / plain:.3f}x   (target <= 1.05x)"
-    )
+    pairs = paired_runs(scene, work, frames, 4, args.repeats)
+    print(ratio_row(" 4 samples with normals, flow and parts", pairs, "1.05x"), flush=True)
 
     scene = demo_scene(args.width, args.height, 32)
     full = min(
-        ground_truth_render(scene, os.path.join(work, "full"), frames) for _ in range(args.repeats)
+        ground_truth_render(scene, os.path.join(work, "full"), frames)
+        for _ in range(args.repeats_32)
     )
     fast = min(
         ground_truth_render(scene, os.path.join(work, "fast"), frames, labels_only=True)
-        for _ in range(args.repeats)
+        for _ in range(args.repeats_32)
     )
     print(
         f"labels-only: {fast / len(frames):.2f} s/frame vs full 32 samples "
@@ -223,8 +252,9 @@ def main(argv):
 
     post = postprocess_ms(work, 640, 480)
     print(
-        f"post-processing at 640x480: {post[False]:.1f} ms/frame without the preview picture, "
-        f"{post[True]:.1f} ms with it   (target < 30 ms)"
+        f"post-processing at 640x480: {post['labels']:.1f} ms/frame without the preview "
+        f"picture, {post['preview']:.1f} ms with it   (target < 30 ms); "
+        f"{post['extras']:.1f} ms with normals, flow and parts (no preview)"
     )
 
     print(

@@ -337,6 +337,49 @@ def _read_part(
     line_bytes = width * sum(sizes)
     lines_per_block = _LINES_PER_BLOCK[compression]
     prefix = 4 if multipart else 0  # multi-part chunks start with their part number
+    pixels = None
+    if compression == "NONE":
+        pixels = _uncompressed_lines(data, offsets, ymin, height, line_bytes, prefix)
+    if pixels is None:
+        pixels = _decode_chunks(
+            data, offsets, compression, ymin, height, line_bytes, lines_per_block, prefix
+        )
+
+    result: dict[str, np.ndarray] = {}
+    start = 0
+    for ch, size in zip(channels, sizes, strict=True):
+        stop = start + width * size
+        block = pixels[:, start:stop].copy()  # contiguous, writable, not a view of the file
+        values = block.view(_PIXEL_DTYPES[ch["type"]]).reshape(height, width)
+        result[ch["name"]] = values.astype(_OUT_DTYPES[ch["type"]], copy=False)
+        start = stop
+    return result
+
+
+def _uncompressed_lines(
+    data: bytes, offsets: np.ndarray, ymin: int, height: int, line_bytes: int, prefix: int
+) -> np.ndarray | None:
+    """All scanlines of an uncompressed part at once, when its one-line chunks are stored
+    in order and back to back (as writers store them); None otherwise."""
+    stride = prefix + 8 + line_bytes
+    if len(offsets) != height or height == 0:
+        return None
+    first = int(offsets[0])
+    if first + stride * height > len(data):
+        return None
+    if not np.array_equal(offsets, first + stride * np.arange(height, dtype=np.uint64)):
+        return None
+    block = np.frombuffer(data, dtype=np.uint8, count=stride * height, offset=first)
+    block = block.reshape(height, stride)
+    heads = np.ascontiguousarray(block[:, prefix : prefix + 8]).view("<i4")
+    expected_y = np.arange(ymin, ymin + height, dtype=np.int32)
+    if not (np.array_equal(heads[:, 0], expected_y) and np.all(heads[:, 1] == line_bytes)):
+        return None
+    return block[:, prefix + 8 :]
+
+
+def _decode_chunks(data, offsets, compression, ymin, height, line_bytes, lines_per_block, prefix):
+    """Scanlines chunk by chunk (any supported compression, any chunk order)."""
     pixels = np.zeros((height, line_bytes), dtype=np.uint8)
     for offset in offsets.tolist():
         start = offset + prefix
@@ -357,16 +400,7 @@ def _read_part(
         pixels[row : row + n_lines] = np.frombuffer(raw, dtype=np.uint8).reshape(
             n_lines, line_bytes
         )
-
-    result: dict[str, np.ndarray] = {}
-    start = 0
-    for ch, size in zip(channels, sizes, strict=True):
-        stop = start + width * size
-        block = np.ascontiguousarray(pixels[:, start:stop])
-        values = block.view(_PIXEL_DTYPES[ch["type"]]).reshape(height, width)
-        result[ch["name"]] = values.astype(_OUT_DTYPES[ch["type"]])
-        start = stop
-    return result
+    return pixels
 
 
 # ---------------------------------------------------------------------------
@@ -419,10 +453,8 @@ def write_exr(
     if height == 0 or width == 0:
         raise ValueError("cannot write an empty EXR image")
 
-    # (H, C, W) little-endian float32: one scanline holds each channel's row in turn.
-    stacked = np.stack([a.astype("<f4", copy=False) for a in arrays], axis=1)
+    # One scanline holds each channel's row in turn, as little-endian float32.
     line_bytes = len(names) * width * 4
-    flat = np.ascontiguousarray(stacked).view(np.uint8).reshape(height, line_bytes)
 
     long_names = any(len(n.encode("utf-8")) > 31 for n in names)
     chlist = b"".join(n.encode("utf-8") + b"\0" + struct.pack("<iB3xii", 2, 0, 1, 1) for n in names)
@@ -442,21 +474,40 @@ def write_exr(
         ]
     )
 
-    lines_per_block = _LINES_PER_BLOCK[compression]
-    chunks = []
-    for y in range(0, height, lines_per_block):
-        raw = flat[y : y + lines_per_block].tobytes()
-        if compression != "NONE":
+    if compression == "NONE":
+        # One line per chunk: the chunks are the lines, each after its (y, size) head.
+        chunks = np.empty((height, 8 + line_bytes), dtype=np.uint8)
+        heads = chunks[:, :8].view("<i4")
+        heads[:, 0] = np.arange(height)
+        heads[:, 1] = line_bytes
+        _fill_lines(chunks[:, 8:], arrays)
+        sizes = np.full(height, 8 + line_bytes, dtype=np.uint64)
+        body = [chunks]
+    else:
+        flat = np.empty((height, line_bytes), dtype=np.uint8)
+        _fill_lines(flat, arrays)
+        lines_per_block = _LINES_PER_BLOCK[compression]
+        body = []
+        for y in range(0, height, lines_per_block):
+            raw = flat[y : y + lines_per_block].tobytes()
             packed = zlib.compress(_apply_interleave_and_predictor(raw), zlib_level)
             if len(packed) < len(raw):
                 raw = packed
-        chunks.append(struct.pack("<ii", y, len(raw)) + raw)
+            body.append(struct.pack("<ii", y, len(raw)) + raw)
+        sizes = np.array([len(chunk) for chunk in body], dtype=np.uint64)
 
-    table_pos = len(header)
-    first_chunk = table_pos + 8 * len(chunks)
-    offsets = np.cumsum([0] + [len(c) for c in chunks[:-1]], dtype=np.uint64) + first_chunk
+    first_chunk = len(header) + 8 * len(sizes)
+    offsets = np.concatenate([[0], np.cumsum(sizes[:-1])]).astype(np.uint64) + first_chunk
     with atomic_open(path, "wb") as f:
         f.write(header)
         f.write(offsets.astype("<u8").tobytes())
-        for chunk in chunks:
+        for chunk in body:
             f.write(chunk)
+
+
+def _fill_lines(lines: np.ndarray, arrays: list[np.ndarray]) -> None:
+    """Write ``arrays`` (C channels of HxW) into ``lines`` (H rows of C*W float32 bytes)."""
+    height, width = arrays[0].shape
+    values = lines.view("<f4").reshape(height, len(arrays), width)
+    for index, array in enumerate(arrays):
+        values[:, index, :] = array

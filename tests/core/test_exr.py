@@ -101,21 +101,49 @@ def test_constant_and_smooth_data_gets_compressed(tmp_path):
     assert np.array_equal(read_exr(tmp_path / "ZIP.exr")["Z"], channels["Z"])
 
 
-def test_decreasing_line_order(tmp_path):
+@pytest.mark.parametrize("compression", ["NONE", "ZIP"])
+def test_decreasing_line_order(tmp_path, compression):
     data = np.arange(40 * 3, dtype=np.float32).reshape(40, 3)
     path = tmp_path / "dec.exr"
-    _write_openexr(path, {"Y": data}, OpenEXR.ZIP_COMPRESSION, lineOrder=OpenEXR.DECREASING_Y)
+    _write_openexr(
+        path, {"Y": data}, _OPENEXR_COMPRESSIONS[compression], lineOrder=OpenEXR.DECREASING_Y
+    )
     assert exr_header(path)["lineOrder"] == "DECREASING_Y"
     _assert_same(read_exr(path)["Y"], data)
 
 
-def test_data_window_offset(tmp_path):
+@pytest.mark.parametrize("compression", ["NONE", "ZIP"])
+def test_data_window_offset(tmp_path, compression):
     data = np.arange(35, dtype=np.float32).reshape(5, 7)
     path = tmp_path / "dw.exr"
     window = (np.array([3, -2], dtype=np.int32), np.array([9, 2], dtype=np.int32))
-    _write_openexr(path, {"Y": data}, OpenEXR.ZIP_COMPRESSION, dataWindow=window)
+    _write_openexr(path, {"Y": data}, _OPENEXR_COMPRESSIONS[compression], dataWindow=window)
     assert exr_header(path)["dataWindow"] == (3, -2, 9, 2)
     _assert_same(read_exr(path)["Y"], data)
+
+
+def test_uncompressed_chunks_in_any_order_and_truncation(tmp_path):
+    # Uncompressed lines are read in one go when stored in order; any other order is
+    # read chunk by chunk, and a cut-off file is an error either way.
+    data = {"R": _special((6, 5)), "G": RNG.random((6, 5)).astype(np.float32)}
+    path = tmp_path / "none.exr"
+    write_exr(path, data, "NONE")
+    blob = path.read_bytes()
+    header_end = len(blob) - 6 * 8 - 6 * (8 + 2 * 5 * 4)
+    table = np.frombuffer(blob, "<u8", count=6, offset=header_end)
+    chunks = [blob[int(o) : int(o) + 48] for o in table]
+    reordered = chunks[::-1]
+    first = header_end + 6 * 8
+    offsets = first + 48 * np.arange(6, dtype=np.uint64)[::-1]
+    swapped = blob[:header_end] + offsets.astype("<u8").tobytes() + b"".join(reordered)
+    (tmp_path / "swapped.exr").write_bytes(swapped)
+    for name in ("none.exr", "swapped.exr"):
+        channels = read_exr(tmp_path / name)
+        for channel, values in data.items():
+            _assert_same(channels[channel], values)
+    (tmp_path / "cut.exr").write_bytes(blob[:-10])
+    with pytest.raises(ValueError, match="truncated"):
+        read_exr(tmp_path / "cut.exr")
 
 
 def test_channels_sorted_and_long_names(tmp_path):
