@@ -1,28 +1,58 @@
 """One background thread for per-frame file work while the next frame renders.
 
 Cycles releases Python's global lock while it renders, so converting frame N's
-passes (numpy, zlib, file writes) on this thread costs the render of frame N+1
-almost nothing. Jobs run in submission order; the first error is raised again in
-the submitting thread at the next ``submit``, ``drain`` or ``close``.
+passes (numpy, zlib, file writes) on this thread overlaps the render of frame N+1.
+Jobs run in submission order; the first error is raised again in the submitting
+thread at the next ``submit``, ``drain`` or ``close``.
+
+Cycles keeps every core busy while it samples and denoises, and a thread competing
+with it delays the whole frame by about the time it runs. On Linux the worker can
+therefore run at the lowest priority (``low_priority``): it then works mostly while
+Blender is single-threaded (syncing the scene, compositing, saving files). It never
+starves: once ``max_pending`` jobs wait, ``submit`` blocks and the worker has the
+machine to itself.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
+import sys
 import threading
 from collections.abc import Callable
+
+# The nice value of a low-priority worker (the lowest priority there is).
+LOW_PRIORITY_NICE = 19
+
+
+def lower_this_thread_priority() -> bool:
+    """Give the calling thread the lowest CPU priority; True where that was done.
+
+    Only on Linux, where nice values belong to threads (elsewhere they belong to the
+    process, and Blender's own threads must not be slowed down).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOW_PRIORITY_NICE)
+        return True
+    return False
 
 
 class BackgroundWorker:
     """A single worker thread with a small bounded queue of jobs."""
 
-    def __init__(self, max_pending: int = 2) -> None:
+    def __init__(self, max_pending: int = 2, low_priority: bool = False) -> None:
         self._queue: queue.Queue = queue.Queue(maxsize=max_pending)
         self._error: BaseException | None = None
+        self._low_priority = low_priority
         self._thread = threading.Thread(target=self._loop, name="ground-truth-writer", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
+        if self._low_priority:
+            lower_this_thread_priority()
         while True:
             job = self._queue.get()
             try:

@@ -119,7 +119,7 @@ class RenderJob:
             return
         os.makedirs(output_dir, exist_ok=True)
         classes.sync_instance_ids(scene)
-        worker = BackgroundWorker()
+        worker = BackgroundWorker(low_priority=True)
         try:
             with RenderSession(
                 scene,

@@ -1,10 +1,12 @@
 """The background writer thread runs jobs in order and hands errors back."""
 
+import os
+import sys
 import threading
 
 import pytest
 
-from ground_truth.core.worker import BackgroundWorker
+from ground_truth.core.worker import LOW_PRIORITY_NICE, BackgroundWorker
 
 
 def test_jobs_run_in_order_on_another_thread():
@@ -40,3 +42,25 @@ def test_close_finishes_pending_jobs():
         worker.submit(seen.append, i)
     worker.close()
     assert seen == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="thread priorities are Linux's")
+def test_low_priority_lowers_only_the_worker_thread():
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen = []
+    worker = BackgroundWorker(low_priority=True)
+    worker.submit(lambda: seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+    worker.close()
+    assert seen == [LOW_PRIORITY_NICE]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own
+    assert os.getpriority(os.PRIO_PROCESS, 0) == own  # the process as a whole too
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="no thread priorities here")
+def test_normal_priority_by_default():
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen = []
+    worker = BackgroundWorker()
+    worker.submit(lambda: seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+    worker.close()
+    assert seen == [own]
