@@ -378,7 +378,16 @@ def _uncompressed_lines(
     return block[:, prefix + 8 :]
 
 
-def _decode_chunks(data, offsets, compression, ymin, height, line_bytes, lines_per_block, prefix):
+def _decode_chunks(
+    data: bytes,
+    offsets: np.ndarray,
+    compression: str,
+    ymin: int,
+    height: int,
+    line_bytes: int,
+    lines_per_block: int,
+    prefix: int,
+) -> np.ndarray:
     """Scanlines chunk by chunk (any supported compression, any chunk order)."""
     pixels = np.zeros((height, line_bytes), dtype=np.uint8)
     for offset in offsets.tolist():
@@ -497,7 +506,9 @@ def write_exr(
         sizes = np.array([len(chunk) for chunk in body], dtype=np.uint64)
 
     first_chunk = len(header) + 8 * len(sizes)
-    offsets = np.concatenate([[0], np.cumsum(sizes[:-1])]).astype(np.uint64) + first_chunk
+    offsets = np.zeros(len(sizes), dtype=np.uint64)
+    np.cumsum(sizes[:-1], out=offsets[1:])
+    offsets += np.uint64(first_chunk)
     with atomic_open(path, "wb") as f:
         f.write(header)
         f.write(offsets.astype("<u8").tobytes())
