@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import linalg
+
 # Blender's ``Object.bound_box`` order (BKE_boundbox_init_from_minmax); bit pattern of
 # (x, y, z) where 0 = min and 1 = max.
 _CORNER_SELECT = np.array(
@@ -134,4 +136,4 @@ def transform_points(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     if m.shape != (4, 4):
         raise ValueError(f"expected a 4x4 matrix, got shape {m.shape}")
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
-    return pts @ m[:3, :3].T + m[:3, 3]
+    return linalg.apply(m[:3, :3], pts) + m[:3, 3]

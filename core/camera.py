@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import linalg
 from .boxes import transform_points
 
 SENSOR_FITS = ("AUTO", "HORIZONTAL", "VERTICAL")
@@ -175,8 +176,8 @@ def project(K: np.ndarray, points_cam: np.ndarray, ortho: bool = False) -> np.nd
     k = np.asarray(K, dtype=np.float64)
     pts = np.asarray(points_cam, dtype=np.float64).reshape(-1, 3)
     if ortho:
-        return pts[:, :2] @ k[:2, :2].T + k[:2, 2]
-    homogeneous = pts @ k.T
+        return linalg.apply(k[:2, :2], pts[:, :2]) + k[:2, 2]
+    homogeneous = linalg.apply(k, pts)
     z = pts[:, 2:3]
     with np.errstate(divide="ignore", invalid="ignore"):
         uv = homogeneous[:, :2] / homogeneous[:, 2:3]

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import bmp, colors, exr, naming, png, preview
+from . import bmp, colors, exr, linalg, naming, png, preview
 from .ids import MAX_ID
 
 # The layer of the compositor's raw EXR (see nodes/setup.py).
@@ -85,17 +85,19 @@ def layer_channels(
 def raw_passes(channels: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The passes in the channels of the compositor's raw EXR, by name.
 
-    The extension's setup packs them into one layer ``Raw``: R = Depth, G = Object
-    Index, B = Material Index. Returns ``depth``, ``index`` and, when the file has it
-    (setups made before part labels do not), ``material``.
+    The extension's setup packs them into one layer ``Raw``: X = Depth, Y = Object
+    Index, Z = Material Index (setups made before wrote R, G, B). Returns ``depth``,
+    ``index`` and, when the file has it (setups made before part labels do not),
+    ``material``.
     """
-    found = layer_channels(channels, RAW_LAYER, ("R", "G", "B"))
-    if "R" not in found or "G" not in found:
-        raise ValueError(f"The raw EXR has no '{RAW_LAYER}' layer (channels: {sorted(channels)})")
-    passes = {"depth": found["R"], "index": found["G"]}
-    if "B" in found:
-        passes["material"] = found["B"]
-    return passes
+    for names in (("X", "Y", "Z"), ("R", "G", "B")):
+        found = layer_channels(channels, RAW_LAYER, names)
+        if names[0] in found and names[1] in found:
+            passes = {"depth": found[names[0]], "index": found[names[1]]}
+            if names[2] in found:
+                passes["material"] = found[names[2]]
+            return passes
+    raise ValueError(f"The raw EXR has no '{RAW_LAYER}' layer (channels: {sorted(channels)})")
 
 
 def camera_normals(
@@ -110,7 +112,7 @@ def camera_normals(
     """
     rotation = np.asarray(world_to_camera_cv, dtype=np.float64)[:3, :3].astype(np.float32)
     world = np.asarray(normal_world, dtype=np.float32)
-    camera = world.reshape(-1, 3) @ rotation.T
+    camera = linalg.apply(rotation, world.reshape(-1, 3))
     length = np.sqrt(np.einsum("ij,ij->i", camera, camera))
     valid = (length > 1e-6) & ~np.asarray(background).reshape(-1)
     scale = np.divide(1.0, length, out=np.zeros_like(length), where=valid)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import linalg
 from .boxes import box_edges, transform_points
 
 
@@ -55,11 +56,11 @@ def _project_box(k, world_to_camera_cv, corners_world, ortho, clip_start, clip_e
     if len(points) == 0:
         return None
     if ortho:
-        uv = points[:, :2] @ k[:2, :2].T + k[:2, 2]
+        uv = linalg.apply(k[:2, :2], points[:, :2]) + k[:2, 2]
     else:
         if (points[:, 2] <= 0).any():
             return "full"
-        homogeneous = points @ k.T
+        homogeneous = linalg.apply(k, points)
         uv = homogeneous[:, :2] / homogeneous[:, 2:3]
     return uv if np.isfinite(uv).all() else "full"
 
@@ -209,12 +210,12 @@ def pixel_rays(
     uv = np.stack([u, v], axis=1)
     n = len(uv)
     if ortho:
-        xy = (uv - k[:2, 2]) @ np.linalg.inv(k[:2, :2]).T
+        xy = linalg.apply(np.linalg.inv(k[:2, :2]), uv - k[:2, 2])
         start = np.column_stack([xy, np.full(n, float(clip_start))])
         end = np.column_stack([xy, np.full(n, float(clip_end))])
     else:
         # (x/z, y/z, 1) of the pixel centre's ray.
-        unit_depth = np.column_stack([uv, np.ones(n)]) @ np.linalg.inv(k).T
+        unit_depth = linalg.apply(np.linalg.inv(k), np.column_stack([uv, np.ones(n)]))
         unit_depth /= unit_depth[:, 2:3]
         start = unit_depth * float(clip_start)
         end = unit_depth * float(clip_end)

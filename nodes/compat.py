@@ -20,6 +20,9 @@ RENDER_LAYER_SOCKETS = {
 
 NEW_TREE_NAME = "Ground Truth Compositing"
 
+# The compositor's Combine XYZ node (5.0 shares the shader editor's).
+COMBINE_XYZ_NODE = "ShaderNodeCombineXYZ" if IS_5 else "CompositorNodeCombineXYZ"
+
 # The Vector pass has four channels. Linked straight into a File Output node, 4.2 writes
 # only three (X, Y, Z: the W is lost) while 4.5 and 5.0 write all four; through Separate
 # Color + Combine Color, 4.2 keeps all four and 4.5 and 5.0 lose the fourth (measured).
@@ -68,7 +71,8 @@ def release_tree(scene, tree, created):
 def configure_file_output(node, directory, file_name, inputs, file_format, color_depth):
     """Point a File Output node at ``directory`` and give it ``inputs`` in order.
 
-    ``inputs`` is a list of (name, kind) with kind 'RGBA' or 'FLOAT'. For a multilayer
+    ``inputs`` is a list of (name, kind) with kind 'RGBA', 'VECTOR' (three channels X,
+    Y, Z) or 'FLOAT'; 4.x takes the kind from the linked socket instead. For a multilayer
     EXR the names become layer names and the file is ``directory + file_name``;
     otherwise each input writes ``directory + name`` (``file_name`` must be empty).
     Frame numbers replace the ``#`` characters. Only differing values are written.
@@ -89,7 +93,7 @@ def configure_file_output(node, directory, file_name, inputs, file_format, color
         _set(node, "directory", directory)
         _set(node, "file_name", file_name)
         items = node.file_output_items
-        wanted = [(name, "FLOAT" if kind == "FLOAT" else "RGBA") for name, kind in inputs]
+        wanted = list(inputs)
         if [(i.name, i.socket_type) for i in items] != wanted:
             items.clear()
             for name, socket_type in wanted:

@@ -29,6 +29,7 @@ class ExtraOutput(NamedTuple):
     socket: str  # key of compat.RENDER_LAYER_SOCKETS
     layer: str  # the layer name in the EXR
     suffix: str  # the file is .raw/NNNNNN<suffix>.exr
+    kind: str  # the File Output input's kind on 5.0: 'VECTOR' (3 channels) or 'RGBA' (4)
     # Four channels that need Separate + Combine Color nodes on the way (compat says when).
     through_color: bool = False
 
@@ -43,6 +44,7 @@ EXTRA_OUTPUTS = (
         "normal",
         frames.NORMAL_LAYER,
         frames.NORMAL_SUFFIX,
+        "VECTOR",
     ),
     ExtraOutput(
         "Ground Truth Vector Output",
@@ -51,6 +53,7 @@ EXTRA_OUTPUTS = (
         "vector",
         frames.VECTOR_LAYER,
         frames.VECTOR_SUFFIX,
+        "RGBA",
         through_color=compat.VECTOR_THROUGH_COLOR,
     ),
 )
@@ -76,9 +79,10 @@ PASSES = ("use_pass_z", "use_pass_object_index", "use_pass_material_index")
 # Every pass the setup may switch on (some only for an output choice).
 ALL_PASSES = PASSES + tuple(extra.view_layer_pass for extra in EXTRA_OUTPUTS)
 
-# The raw EXR holds one layer whose colour channels carry the passes: R = Depth,
-# G = Object Index, B = Material Index. One layer, because Blender 5.0 fails to write
-# multi-part EXRs (one part per layer) when the pixel aspect is not 1.
+# The raw EXR holds one layer of three channels carrying the passes: X = Depth,
+# Y = Object Index, Z = Material Index (packed by a Combine XYZ node; setups made before
+# used Combine Color: R, G, B and an unused A). One layer, because Blender 5.0 fails to
+# write multi-part EXRs (one part per layer) when the pixel aspect is not 1.
 RAW_LAYER = "Raw"
 
 
@@ -121,7 +125,8 @@ def setup_compositor(scene, view_layer, *, rgb=None):
     if render_layers.layer != view_layer.name:
         render_layers.layer = view_layer.name
     rgb_node = _get_or_new(nodes, "CompositorNodeOutputFile", RGB_NODE, frame)
-    pack = _get_or_new(nodes, "CompositorNodeCombineColor", PACK_NODE, frame)
+    _remove_outdated(nodes, PACK_NODE, "CompositorNodeCombineColor", frame)
+    pack = _get_or_new(nodes, compat.COMBINE_XYZ_NODE, PACK_NODE, frame)
     raw = _get_or_new(nodes, "CompositorNodeOutputFile", RAW_NODE, frame)
     # An uncompressed copy of the image for the preview picture: decoding the PNG
     # would cost more than all the labels together.
@@ -143,7 +148,7 @@ def setup_compositor(scene, view_layer, *, rgb=None):
         raw,
         raw_dir,
         frame_pattern,
-        [(RAW_LAYER, "RGBA")],
+        [(RAW_LAYER, "VECTOR")],
         file_format="OPEN_EXR_MULTILAYER",
         color_depth="32",
     )
@@ -156,9 +161,9 @@ def setup_compositor(scene, view_layer, *, rgb=None):
         render_layers.outputs[sockets["image"]],
         compat.file_output_input(rgb_node, 0, frame_pattern),
     )
-    _link(tree, render_layers.outputs[sockets["depth"]], pack.inputs["Red"])
-    _link(tree, render_layers.outputs[sockets["object_index"]], pack.inputs["Green"])
-    _link(tree, render_layers.outputs[sockets["material_index"]], pack.inputs["Blue"])
+    _link(tree, render_layers.outputs[sockets["depth"]], pack.inputs["X"])
+    _link(tree, render_layers.outputs[sockets["object_index"]], pack.inputs["Y"])
+    _link(tree, render_layers.outputs[sockets["material_index"]], pack.inputs["Z"])
     _link(tree, pack.outputs[0], compat.file_output_input(raw, 0, RAW_LAYER))
     _link(
         tree,
@@ -170,7 +175,7 @@ def setup_compositor(scene, view_layer, *, rgb=None):
             node,
             raw_dir,
             frame_pattern + extra.suffix,
-            [(extra.layer, "RGBA")],
+            [(extra.layer, extra.kind)],
             file_format="OPEN_EXR_MULTILAYER",
             color_depth="32",
         )
@@ -254,6 +259,16 @@ def _get_or_new(nodes, bl_idname, name, parent=None):
     if parent is not None and node.parent != parent:
         node.parent = parent
     return node
+
+
+def _remove_outdated(nodes, name, bl_idname, frame):
+    """Remove our node ``name`` where an earlier version made it a ``bl_idname``.
+
+    A node of that name and type outside the extension's frame is the user's: kept.
+    """
+    node = nodes.get(name)
+    if node is not None and node.bl_idname == bl_idname and node.parent == frame:
+        nodes.remove(node)
 
 
 def _place(nodes, frame, render_layers, rgb, pack, raw, picture):

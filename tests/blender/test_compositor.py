@@ -177,3 +177,43 @@ def test_saved_setup_makes_a_plain_animation_render_write_the_raw_passes(small_s
     raw = sorted(name for name in os.listdir(root / ".raw") if name.endswith(".exr"))
     assert raw == ["000001.exr", "000002.exr"]
     assert sorted(os.listdir(root / "rgb")) == ["000001.png", "000002.png"]
+
+
+def test_raw_exr_holds_depth_and_indices_in_three_channels(small_scene, out_dir):
+    from ground_truth.core import exr, frames
+
+    small_scene.ground_truth.output_part = True
+    setup.setup_compositor(small_scene, small_scene.view_layers[0])
+    with pipeline.RenderSession(small_scene, small_scene.view_layers[0]):
+        small_scene.frame_set(1)
+        bpy.ops.render.render(write_still=False, layer=small_scene.view_layers[0].name)
+    channels = exr.read_exr(frames.raw_frame_path(str(out_dir), 1))
+    assert sorted(channels) == ["Raw.X", "Raw.Y", "Raw.Z"]
+    assert all(values.dtype == "float32" for values in channels.values())
+    box_id = small_scene.objects["Box"].pass_index
+    # The camera looks straight down at the box's top, 4.5 m below, from the image centre.
+    centre = tuple(size // 2 for size in channels["Raw.X"].shape)
+    assert channels["Raw.X"][centre] == pytest.approx(4.0, abs=1e-4)
+    assert box_id > 0 and channels["Raw.Y"][centre] == box_id
+
+
+def test_setup_of_an_earlier_version_is_updated_in_place(small_scene, out_dir):
+    # Earlier versions packed the raw passes with Combine Color (R, G, B and an unused A).
+    tree = setup.setup_compositor(small_scene, small_scene.view_layers[0])
+    frame = tree.nodes[setup.FRAME_NODE]
+    tree.nodes.remove(tree.nodes[setup.PACK_NODE])
+    old = tree.nodes.new("CompositorNodeCombineColor")
+    old.name = setup.PACK_NODE
+    old.parent = frame
+    tree.links.new(old.outputs[0], compat.file_output_input(tree.nodes[setup.RAW_NODE], 0, "Raw"))
+    # A user's node of that type and name outside the frame is theirs.
+    user = tree.nodes.new("CompositorNodeCombineColor")
+    user.name = "Mine"
+
+    setup.setup_compositor(small_scene, small_scene.view_layers[0])
+    pack = tree.nodes[setup.PACK_NODE]
+    assert pack.bl_idname == compat.COMBINE_XYZ_NODE and pack.parent == frame
+    assert not [n for n in tree.nodes if n.name.endswith("(user)")]
+    assert tree.nodes.get("Mine") is not None
+    assert bpy.ops.ground_truth.render() == {"FINISHED"}
+    assert (out_dir / "instance" / "000001.png").exists()
