@@ -162,7 +162,7 @@ def world_to_camera_cv(camera_matrix_world: np.ndarray) -> np.ndarray:
     ``p_cam[2]`` its planar depth (distance along the viewing axis).
     """
     camera_to_world = normalized_matrix(camera_matrix_world)
-    return _CV_FROM_BLENDER @ np.linalg.inv(camera_to_world)
+    return _CV_FROM_BLENDER @ linalg.inv(camera_to_world)
 
 
 def project(K: np.ndarray, points_cam: np.ndarray, ortho: bool = False) -> np.ndarray:  # noqa: N803

@@ -210,16 +210,16 @@ def pixel_rays(
     uv = np.stack([u, v], axis=1)
     n = len(uv)
     if ortho:
-        xy = linalg.apply(np.linalg.inv(k[:2, :2]), uv - k[:2, 2])
+        xy = linalg.apply(linalg.inv(k[:2, :2]), uv - k[:2, 2])
         start = np.column_stack([xy, np.full(n, float(clip_start))])
         end = np.column_stack([xy, np.full(n, float(clip_end))])
     else:
         # (x/z, y/z, 1) of the pixel centre's ray.
-        unit_depth = linalg.apply(np.linalg.inv(k), np.column_stack([uv, np.ones(n)]))
+        unit_depth = linalg.apply(linalg.inv(k), np.column_stack([uv, np.ones(n)]))
         unit_depth /= unit_depth[:, 2:3]
         start = unit_depth * float(clip_start)
         end = unit_depth * float(clip_end)
-    camera_to_world = np.linalg.inv(np.asarray(world_to_camera_cv, dtype=np.float64))
+    camera_to_world = linalg.inv(world_to_camera_cv)
     origins = transform_points(camera_to_world, start)
     span = transform_points(camera_to_world, end) - origins
     lengths = np.linalg.norm(span, axis=1)

@@ -6,7 +6,7 @@ it returns plain numpy values that the worker thread turns into ``meta/NNNNNN.js
 
 import numpy as np
 
-from ..core import boxes, meta
+from ..core import boxes, linalg, meta
 from . import copies, occlusion
 
 
@@ -58,7 +58,7 @@ def instance_inputs(scene, depsgraph, instances):
         if owner is None:
             continue
         matrix = _matrix(owner.evaluated_get(depsgraph).matrix_world)
-        to_local = np.linalg.inv(matrix)
+        to_local = linalg.inv(matrix)
         corners = []
         for part in by_id.get(item["id"], []):
             evaluated = part.evaluated_get(depsgraph)

@@ -45,7 +45,7 @@ import numpy as np
 from mathutils import Vector
 from mathutils.bvhtree import BVHTree
 
-from ..core import boxes, silhouette
+from ..core import boxes, linalg, silhouette
 from .copies import GEOMETRY_TYPES
 
 
@@ -225,7 +225,7 @@ def unoccluded_masks(scene, depsgraph, camera_block, instances, shape, ids):
     """
     height, width = int(shape[0]), int(shape[1])
     k_matrix, w2c, ortho, clip_start, clip_end = _camera(camera_block)
-    centre = None if ortho else np.linalg.inv(w2c)[:3, 3]
+    centre = None if ortho else linalg.inv(w2c)[:3, 3]
     wanted = {int(i) for i in ids}
     listed = [item for item in instances if int(item["id"]) in wanted]
     candidates = candidate_masks(camera_block, listed, shape)
