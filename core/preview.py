@@ -29,6 +29,8 @@ from .font import GLYPH_HEIGHT, LINE_HEIGHT, draw_text, text_size
 BACKGROUND = (24, 24, 24)
 TEXT_COLOR = (235, 235, 235)
 DIM_TEXT_COLOR = (160, 160, 160)
+# The flow panel's colours are fully saturated at the longest vector, at least this long.
+MIN_FLOW_SCALE = 1.0
 
 
 class Panel(NamedTuple):
@@ -59,13 +61,14 @@ def normal_panel(normal: np.ndarray) -> Panel:
 
 def flow_panel(flow: np.ndarray, valid: np.ndarray) -> Panel:
     """Forward flow (HxWx2 pixels) as colours: the hue is the direction, the saturation
-    the length relative to the longest valid vector; invalid pixels black."""
+    the length relative to the longest valid vector, or to ``MIN_FLOW_SCALE`` pixels when
+    all are shorter (a still scene's rounding noise stays white); invalid pixels black."""
     flow = np.asarray(flow, dtype=np.float32)
     valid = np.asarray(valid, dtype=bool)
     length = np.hypot(flow[..., 0], flow[..., 1])
     longest = float(length[valid].max()) if valid.any() else 0.0
     hue = (np.arctan2(-flow[..., 1], -flow[..., 0]) / (2 * np.pi) + 0.5) % 1.0
-    saturation = length / longest if longest > 0 else np.zeros_like(length)
+    saturation = length / max(longest, MIN_FLOW_SCALE)
     image = _hsv_to_rgb(hue, np.clip(saturation, 0.0, 1.0))
     image[~valid] = 0
     return Panel("Flow", image, f"max {longest:.1f} px")

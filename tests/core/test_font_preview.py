@@ -180,3 +180,8 @@ def test_flow_panel_hue_is_direction_and_invalid_pixels_are_black():
     assert min(left) == 128  # half saturated
     empty = flow_panel(flow, np.zeros((1, 4), bool))
     assert empty.legend == "max 0.0 px" and (empty.image == 0).all()
+    # Sub-pixel rounding noise of a still scene stays (nearly) white.
+    still = flow_panel(flow * 1e-5, valid)
+    assert still.legend == "max 0.0 px" and still.image[0, :3].min() >= 254
+    half = flow_panel(flow / 8.0, valid)  # longest 0.5 px: half saturated against 1 px
+    assert min(half.image[0, 0].tolist()) == 128
