@@ -58,9 +58,14 @@ def instance_inputs(scene, depsgraph, instances):
         if owner is None:
             continue
         matrix = _matrix(owner.evaluated_get(depsgraph).matrix_world)
-        to_local = linalg.inv(matrix)
+        try:
+            to_local = linalg.inv(matrix)
+            parts = by_id.get(item["id"], [])
+        except np.linalg.LinAlgError:
+            # Scaled to nothing (an animation growing it from 0): a box of size 0.
+            parts = []
         corners = []
-        for part in by_id.get(item["id"], []):
+        for part in parts:
             evaluated = part.evaluated_get(depsgraph)
             local = np.array([list(c) for c in evaluated.bound_box], dtype=np.float64)
             world = boxes.transform_points(_matrix(evaluated.matrix_world), local)

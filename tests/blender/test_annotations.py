@@ -147,3 +147,18 @@ def test_depth_png_in_millimetres(scene, out_dir):
     assert bpy.ops.ground_truth.render() == {"FINISHED"}
     depth_mm = png.read_png(out_dir / "depth_mm" / "000001.png")
     assert depth_mm.dtype == np.uint16 and (depth_mm == 3250).all()
+
+
+def test_an_object_scaled_to_nothing_renders_with_an_empty_box(scene, out_dir):
+    # Animations often grow objects from scale 0: its matrix has no inverse.
+    add_camera(scene, location=(0.0, -6.0, 3.0), rotation=(math.radians(65.0), 0.0, 0.0))
+    grown = add_box(scene, "Grown", (0.0, 0.0, 0.5), (1.0, 1.0, 1.0))
+    grown.scale = (0.0, 0.0, 0.0)
+    label([grown], "Crate")
+    assert bpy.ops.ground_truth.render() == {"FINISHED"}
+    data = json.loads((out_dir / "meta" / "000001.json").read_text())
+    (entry,) = data["instances"]
+    assert entry["visible_pixels"] == 0 and entry["bbox"] is None
+    origin = np.array(entry["pose_world"])[:3, 3]
+    np.testing.assert_allclose(origin, list(grown.matrix_world.translation), atol=1e-9)
+    np.testing.assert_allclose(entry["box3d_world"], np.tile(origin, (8, 1)), atol=1e-9)
