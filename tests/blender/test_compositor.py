@@ -191,7 +191,7 @@ def test_raw_exr_holds_depth_and_indices_in_three_channels(small_scene, out_dir)
     assert sorted(channels) == ["Raw.X", "Raw.Y", "Raw.Z"]
     assert all(values.dtype == "float32" for values in channels.values())
     box_id = small_scene.objects["Box"].pass_index
-    # The camera looks straight down at the box's top, 4.5 m below, from the image centre.
+    # The camera (z = 5) looks straight down at the box's top (z = 1) at the image centre.
     centre = tuple(size // 2 for size in channels["Raw.X"].shape)
     assert channels["Raw.X"][centre] == pytest.approx(4.0, abs=1e-4)
     assert box_id > 0 and channels["Raw.Y"][centre] == box_id
