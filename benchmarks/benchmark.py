@@ -106,10 +106,10 @@ def postprocess_ms(work, width, height, repeats=15):
     """Median time of the per-frame conversion of a real frame's raw passes: depth,
     class and instance files, meta, the COCO entry, dataset.json and the COCO file;
     then with the preview picture; then with normals, flow and parts instead."""
-    from ground_truth.core import frames as frame_files
-    from ground_truth.core import naming
-    from ground_truth.render import annotations, pipeline
-    from ground_truth.scene import classes
+    from ground_truth.dataset import layout
+    from ground_truth.labels import convert as frame_files
+    from ground_truth.render import pipeline
+    from ground_truth.scene import annotations, classes
 
     scene = demo_scene(width, height, 1)
     settings = scene.ground_truth
@@ -152,14 +152,13 @@ def postprocess_ms(work, width, height, repeats=15):
             job.writer.write_dataset([1], final=True)
             times.append(time.perf_counter() - start)
         results[name] = statistics.median(times) * 1000.0
-    assert os.path.exists(naming.frame_path(folder, "flow", 1))
+    assert os.path.exists(layout.frame_path(folder, "flow", 1))
     return results
 
 
 def occlusion_ms(width, height, repeats=5):
     """Main-thread cost per frame of the visible fractions (ray casting each instance)."""
-    from ground_truth.render import annotations
-    from ground_truth.scene import classes
+    from ground_truth.scene import annotations, classes
 
     scene = demo_scene(width, height, 1)
     classes.sync_instance_ids(scene)

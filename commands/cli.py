@@ -11,8 +11,8 @@ import sys
 
 import bpy
 
-from ..core import framespec
-from ..core.errors import GroundTruthError
+from ..dataset import framespec
+from ..errors import GroundTruthError
 from ..render import finalize, pipeline
 from ..scene import classes
 

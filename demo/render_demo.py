@@ -10,6 +10,7 @@ import argparse
 import math
 import os
 import sys
+import tempfile
 
 import bpy
 
@@ -18,11 +19,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def import_extension():
     """Import the repository as the ``ground_truth`` package and register it."""
-    link_dir = os.path.join(REPO, "build", "import")
-    link = os.path.join(link_dir, "ground_truth")
-    os.makedirs(link_dir, exist_ok=True)
-    if not os.path.exists(link):
-        os.symlink(REPO, link)
+    # A link named ground_truth outside the clone, as Blender names the installed folder.
+    link_dir = tempfile.mkdtemp(prefix="gt-import-")
+    os.symlink(REPO, os.path.join(link_dir, "ground_truth"))
     sys.path.insert(0, link_dir)
     import ground_truth
 

@@ -9,8 +9,9 @@ setup changes outside the tree (passes, a tree created for it) are recorded in
 import json
 from typing import NamedTuple
 
-from ..core import copies, frames, naming
-from . import compat
+from .. import compat
+from ..dataset import layout
+from ..labels import convert, copies
 
 FRAME_NODE = "Ground Truth"
 RENDER_LAYERS_NODE = "Ground Truth Render Layers"
@@ -42,8 +43,8 @@ EXTRA_OUTPUTS = (
         "output_normal",
         "use_pass_normal",
         "normal",
-        frames.NORMAL_LAYER,
-        frames.NORMAL_SUFFIX,
+        convert.NORMAL_LAYER,
+        convert.NORMAL_SUFFIX,
         "VECTOR",
     ),
     ExtraOutput(
@@ -51,8 +52,8 @@ EXTRA_OUTPUTS = (
         "output_flow",
         "use_pass_vector",
         "vector",
-        frames.VECTOR_LAYER,
-        frames.VECTOR_SUFFIX,
+        convert.VECTOR_LAYER,
+        convert.VECTOR_SUFFIX,
         "RGBA",
         through_color=compat.VECTOR_THROUGH_COLOR,
     ),
@@ -89,7 +90,7 @@ RAW_LAYER = "Raw"
 def output_paths(output_dir):
     """Blender paths (may start with //) of the RGB and raw folders, with a trailing slash."""
     root = output_dir if output_dir.endswith(("/", "\\")) else output_dir + "/"
-    return root + naming.RGB_DIR + "/", root + naming.RAW_DIR + "/"
+    return root + layout.RGB_DIR + "/", root + layout.RAW_DIR + "/"
 
 
 def has_setup(scene):
@@ -140,7 +141,7 @@ def setup_compositor(scene, view_layer, *, rgb=None):
             node.location = (picture.location.x, picture.location.y - 200.0 * (index + 1))
 
     rgb_dir, raw_dir = output_paths(settings.output_dir)
-    frame_pattern = "#" * naming.FRAME_DIGITS
+    frame_pattern = "#" * layout.FRAME_DIGITS
     compat.configure_file_output(
         rgb_node, rgb_dir, "", [(frame_pattern, "RGBA")], file_format="PNG", color_depth="8"
     )
@@ -321,7 +322,7 @@ def setup_copy_outputs(scene, copy_layer):
     compat.configure_file_output(
         output,
         raw_dir,
-        "#" * naming.FRAME_DIGITS + COPY_SUFFIX,
+        "#" * layout.FRAME_DIGITS + COPY_SUFFIX,
         [(COPY_LAYER, "RGBA")],
         file_format="OPEN_EXR_MULTILAYER",
         color_depth="32",

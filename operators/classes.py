@@ -3,13 +3,13 @@
 import bpy
 from bpy.props import IntProperty, StringProperty
 
-from ..core.errors import GroundTruthError
-from ..scene import classes, preview
+from ..errors import GroundTruthError
+from ..scene import classes, viewport
 
 
 def _after_label_change(scene):
     if scene.ground_truth.preview_colors:
-        preview.refresh_colors(scene)
+        viewport.refresh_colors(scene)
 
 
 def _poll_active_class(cls, context):
@@ -216,7 +216,7 @@ class GROUND_TRUTH_OT_preview_colors(bpy.types.Operator):
         return "Restore the objects' own colours and the viewport's shading"
 
     def execute(self, context):
-        preview.set_preview(context.scene, self.enable)
+        viewport.set_preview(context.scene, self.enable)
         state = "on" if self.enable else "off"
         self.report({"INFO"}, f"Class colours {state}")
         return {"FINISHED"}

@@ -3,7 +3,7 @@
 import bpy
 from bpy.props import BoolProperty
 
-from ..core.errors import GroundTruthError
+from ..errors import GroundTruthError
 from ..nodes import setup
 from ..render import pipeline
 

@@ -2,11 +2,7 @@
 
 import bpy
 
-from .settings import (
-    GroundTruthClass,
-    GroundTruthObjectSettings,
-    GroundTruthSceneSettings,
-)
+from .settings import GroundTruthClass, GroundTruthObjectSettings, GroundTruthSceneSettings
 
 classes = (
     GroundTruthClass,

@@ -13,7 +13,7 @@ from bpy.props import (
     StringProperty,
 )
 
-from ..core.ids import MAX_ID
+from ..labels.ids import MAX_ID
 
 # No update callbacks: the bpy 4.2 module crashes at exit when a property has one
 # (measured on the 4.2.23 wheel), so changes that need side effects go through operators.

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 import bpy
 
-from ..core import frames, naming
-from ..core.errors import GroundTruthError
-from ..scene import classes
-from . import annotations
+from ..dataset import layout
+from ..errors import GroundTruthError
+from ..labels import convert
+from ..scene import annotations, classes
 from .writer import DatasetWriter
 
 
@@ -21,7 +21,7 @@ class FinalizeReport:
 
 def raw_frames(output_dir):
     """Frame numbers of the raw EXR files waiting in ``output_dir``."""
-    folder = os.path.join(output_dir, naming.RAW_DIR)
+    folder = os.path.join(output_dir, layout.RAW_DIR)
     if not os.path.isdir(folder):
         return []
     found = []
@@ -41,7 +41,7 @@ def finalize(scene, output_dir):
     pending = raw_frames(output_dir)
     if not pending and not listed:
         raise GroundTruthError(
-            f"{output_dir} has no raw frames ({naming.RAW_DIR}/NNNNNN.exr) to finalize: "
+            f"{output_dir} has no raw frames ({layout.RAW_DIR}/NNNNNN.exr) to finalize: "
             "render with the saved compositor setup first"
         )
     report = FinalizeReport()
@@ -56,11 +56,11 @@ def finalize(scene, output_dir):
             report.converted.append(frame)
     finally:
         scene.frame_set(current)
-    kinds = [naming.CLASS_DIR, naming.INSTANCE_DIR]
+    kinds = [layout.CLASS_DIR, layout.INSTANCE_DIR]
     report.frames = sorted(
         f
         for f in set(listed) | set(report.converted)
-        if frames.frame_complete(output_dir, f, kinds)
+        if convert.frame_complete(output_dir, f, kinds)
     )
     writer.write_dataset(report.frames, final=True)
     return report

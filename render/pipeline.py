@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 
 import bpy
 
-from ..core import frames, naming
-from ..core.errors import GroundTruthError
-from ..core.worker import BackgroundWorker
-from ..scene import classes
-from . import annotations, validate
+from ..dataset import layout
+from ..errors import GroundTruthError
+from ..labels import convert
+from ..scene import annotations, classes
+from . import validate
 from .session import RenderSession
+from .worker import BackgroundWorker
 from .writer import DatasetWriter
 
 
@@ -77,7 +78,7 @@ class RenderJob:
         kinds = self._kinds()
         self.todo = []
         for frame in dict.fromkeys(frame_list):
-            if not overwrite and frame in done and frames.frame_complete(output_dir, frame, kinds):
+            if not overwrite and frame in done and convert.frame_complete(output_dir, frame, kinds):
                 self.report.skipped.append(frame)
             else:
                 self.todo.append(frame)
@@ -87,14 +88,14 @@ class RenderJob:
     def _kinds(self):
         settings = self.scene.ground_truth
         wanted = {
-            naming.RGB_DIR: settings.output_rgb and not self.labels_only,
-            naming.DEPTH_DIR: settings.output_depth,
-            naming.CLASS_DIR: settings.output_class,
-            naming.INSTANCE_DIR: settings.output_instance,
-            naming.PREVIEW_DIR: settings.output_preview,
-            naming.PART_DIR: settings.output_part,
-            naming.NORMAL_DIR: settings.output_normal,
-            naming.FLOW_DIR: settings.output_flow,
+            layout.RGB_DIR: settings.output_rgb and not self.labels_only,
+            layout.DEPTH_DIR: settings.output_depth,
+            layout.CLASS_DIR: settings.output_class,
+            layout.INSTANCE_DIR: settings.output_instance,
+            layout.PREVIEW_DIR: settings.output_preview,
+            layout.PART_DIR: settings.output_part,
+            layout.NORMAL_DIR: settings.output_normal,
+            layout.FLOW_DIR: settings.output_flow,
         }
         return [kind for kind, on in wanted.items() if on]
 

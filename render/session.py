@@ -9,8 +9,7 @@ cancelled.
 import bpy
 
 from ..nodes import setup
-from ..scene import classes, preview
-from . import copies
+from ..scene import classes, copies, viewport
 
 
 class RenderSession:
@@ -42,8 +41,8 @@ class RenderSession:
             self._set_cycles()
             if scene.ground_truth.preview_colors:
                 # Object colours can feed materials: render with the user's own.
-                preview.restore_colors(scene)
-                self._restore.append(lambda: preview.refresh_colors(scene))
+                viewport.restore_colors(scene)
+                self._restore.append(lambda: viewport.refresh_colors(scene))
             self._zero_foreign_pass_indices()
             rgb = False if self.labels_only else None
             if setup.has_setup(scene):

@@ -4,8 +4,8 @@ import os
 
 import bpy
 
-from ..core.errors import GroundTruthError
-from ..nodes import compat
+from .. import compat
+from ..errors import GroundTruthError
 from ..scene import classes
 
 SUPPORTED_ENGINE = "CYCLES"

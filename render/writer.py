@@ -11,8 +11,12 @@ import time
 import bpy
 import numpy as np
 
-from ..core import boxes, coco, copies, dataset, depth16, exr, frames, meta
-from ..core.errors import GroundTruthError
+from ..codecs import depth_mm, exr
+from ..dataset import coco, meta
+from ..dataset import description as dataset_json
+from ..errors import GroundTruthError
+from ..geometry import boxes
+from ..labels import convert, copies
 from ..nodes import setup
 
 # The COCO file is rewritten at most this often during a render, and always at the end.
@@ -41,7 +45,7 @@ class DatasetWriter:
         scale = render.resolution_percentage / 100.0
         self.output_dir = output_dir
         self.instances = instances
-        self._lookup = frames.class_lookup({i["id"]: i["class_id"] for i in instances})
+        self._lookup = convert.class_lookup({i["id"]: i["class_id"] for i in instances})
         self._class_colors = {c.id: tuple(c.color) for c in settings.classes}
         self._class_names = {c.id: c.name for c in settings.classes}
         self._outputs = {
@@ -76,15 +80,15 @@ class DatasetWriter:
     def check_compatible(self):
         """Refuse a folder holding another scene's dataset; returns its frames."""
         try:
-            previous = dataset.read(self.output_dir, strict=True)
-        except dataset.ForeignDatasetError as error:
+            previous = dataset_json.read(self.output_dir, strict=True)
+        except dataset_json.ForeignDatasetError as error:
             raise GroundTruthError(
                 f"{error}: choose another output folder (Ground Truth never overwrites files "
                 "it did not write)"
             ) from None
         if previous is None:
             return []
-        problem = dataset.mismatch(previous, self.description([]))
+        problem = dataset_json.mismatch(previous, self.description([]))
         if problem:
             raise GroundTruthError(
                 f"The folder {self.output_dir} holds a dataset of another scene ({problem}): "
@@ -101,7 +105,7 @@ class DatasetWriter:
         root = self.output_dir
         camera = info["camera"] if info is not None else None
         found_copies = info.get("copies") if info is not None else None
-        labels = frames.convert_frame(
+        labels = convert.convert_frame(
             root,
             frame,
             world_to_camera_cv=camera["world_to_camera_cv"] if camera else None,
@@ -114,7 +118,7 @@ class DatasetWriter:
             **self._outputs,
         )
         if self._write_depth_mm:
-            depth16.write_depth_mm(root, frame, labels.depth)
+            depth_mm.write_depth_mm(root, frame, labels.depth)
         # Boxes and pixel counts once, for the meta and for COCO.
         found = boxes.bboxes_from_instance_map(labels.instance)
         instances = None
@@ -148,7 +152,7 @@ class DatasetWriter:
 
     def _copy_ids(self, frame, instance, found_copies):
         """The instance map with each copy's own ID (see core/copies.py)."""
-        path = frames.raw_frame_path(self.output_dir, frame, setup.COPY_SUFFIX)
+        path = convert.raw_frame_path(self.output_dir, frame, setup.COPY_SUFFIX)
         channels = exr.read_exr(path)
         layer = {name.split(".")[-1]: values for name, values in channels.items()}
         location = np.stack([layer["G"], layer["B"], layer["A"]], axis=-1)
@@ -183,14 +187,14 @@ class DatasetWriter:
         return result
 
     def _previous_instances(self):
-        previous = dataset.read(self.output_dir)
+        previous = dataset_json.read(self.output_dir)
         return previous["instances"] if previous else []
 
     def _entries(self):
         if self._coco_entries is None:
             # Frames from an earlier run of this dataset, read once from their files.
             self._coco_entries = {}
-            previous = dataset.read(self.output_dir)
+            previous = dataset_json.read(self.output_dir)
             data = self.description([])
             for frame in previous["frames"] if previous else []:
                 entry = coco.frame_entry(self.output_dir, frame, data)
@@ -199,12 +203,12 @@ class DatasetWriter:
         return self._coco_entries
 
     def description(self, done):
-        return dataset.build(frames=done, **self._dataset)
+        return dataset_json.build(frames=done, **self._dataset)
 
     def write_dataset(self, done, final=False):
         """Write dataset.json listing ``done``, and the COCO file when due (or ``final``)."""
         data = self.description(done)
-        dataset.write(self.output_dir, data)
+        dataset_json.write(self.output_dir, data)
         due = time.monotonic() - self._coco_written >= COCO_INTERVAL_S
         if self._write_coco and self._coco_dirty and (final or due):
             entries = self._entries()

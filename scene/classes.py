@@ -4,10 +4,10 @@ Every function takes the scene (and objects) explicitly, validates, changes data
 and raises ``GroundTruthError`` with a message for the user on bad input.
 """
 
-from ..core import colors
-from ..core.errors import GroundTruthError
-from ..core.ids import MAX_ID, IdSpaceFull, ObjectEntry, plan_instance_ids, smallest_free_id
-from ..core.naming import unique_name
+from ..dataset.layout import unique_name
+from ..errors import GroundTruthError
+from ..labels.ids import MAX_ID, IdSpaceFull, ObjectEntry, plan_instance_ids, smallest_free_id
+from ..preview import colors
 
 
 def duplicate_class_names(scene):

@@ -17,7 +17,7 @@ echo "== ruff =="
 "$lint_python" -m ruff format --check . || status=1
 
 echo "== bpy-free tests =="
-"$lint_python" -m pytest tests/core -q "$@" || status=1
+"$lint_python" -m pytest tests --ignore=tests/blender -q -p no:cacheprovider "$@" || status=1
 
 for version in $GT_BPY_VERSIONS; do
     echo "== Blender (bpy $version) =="

@@ -2,7 +2,8 @@
 
 import bpy
 
-from ground_truth.nodes import compat, setup
+from ground_truth import compat
+from ground_truth.nodes import setup
 
 IS_5 = bpy.app.version >= (5, 0, 0)
 

@@ -10,7 +10,9 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from ground_truth.core import camera, coco, png, reader
+from ground_truth.codecs import png
+from ground_truth.dataset import coco, reader
+from ground_truth.geometry import camera
 
 from helpers import add_box, add_camera, add_plane, label
 

@@ -3,7 +3,7 @@
 import bpy
 import pytest
 
-from ground_truth.core.ids import MAX_ID
+from ground_truth.labels.ids import MAX_ID
 from ground_truth.scene import classes
 
 from helpers import add_box, add_camera, label, new_class, select_only

@@ -7,8 +7,8 @@ import bpy
 import numpy as np
 import pytest
 
+from ground_truth.codecs import exr, png
 from ground_truth.commands import cli
-from ground_truth.core import exr, png
 
 from helpers import add_box, add_camera, add_plane, label
 

@@ -6,7 +6,8 @@ import os
 import bpy
 import pytest
 
-from ground_truth.nodes import compat, setup
+from ground_truth import compat
+from ground_truth.nodes import setup
 from ground_truth.render import pipeline
 
 from helpers import IS_5, add_box, add_camera, add_plane, label, snapshot_scene, snapshot_tree
@@ -180,7 +181,8 @@ def test_saved_setup_makes_a_plain_animation_render_write_the_raw_passes(small_s
 
 
 def test_raw_exr_holds_depth_and_indices_in_three_channels(small_scene, out_dir):
-    from ground_truth.core import exr, frames
+    from ground_truth.codecs import exr
+    from ground_truth.labels import convert as frames
 
     small_scene.ground_truth.output_part = True
     setup.setup_compositor(small_scene, small_scene.view_layers[0])

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from mathutils import Vector
 
-from ground_truth.core import png
+from ground_truth.codecs import png
 
 from helpers import add_camera, add_plane, label
 

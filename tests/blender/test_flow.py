@@ -7,10 +7,10 @@ import bpy
 import numpy as np
 import pytest
 
-from ground_truth.core import exr, png
-from ground_truth.core.frames import FLOW_CHANNELS
-from ground_truth.core.reader import load_frame
-from ground_truth.nodes import compat
+from ground_truth import compat
+from ground_truth.codecs import exr, png
+from ground_truth.dataset.reader import load_frame
+from ground_truth.labels.convert import FLOW_CHANNELS
 from ground_truth.render import pipeline
 
 from helpers import add_box, add_camera, add_plane, label

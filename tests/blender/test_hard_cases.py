@@ -6,7 +6,8 @@ import bpy
 import numpy as np
 import pytest
 
-from ground_truth.core import exr, png, reader
+from ground_truth.codecs import exr, png
+from ground_truth.dataset import reader
 from ground_truth.render import pipeline
 
 from helpers import add_box, add_camera, add_plane, label

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from mathutils import Vector
 
-from ground_truth.core import exr, png
+from ground_truth.codecs import exr, png
 from ground_truth.render import finalize
 
 from helpers import add_box, add_camera, add_plane, label

@@ -14,8 +14,9 @@ import bpy
 import numpy as np
 import pytest
 
-from ground_truth.core import camera, png, silhouette
-from ground_truth.render import annotations, occlusion
+from ground_truth.codecs import png
+from ground_truth.geometry import camera, silhouette
+from ground_truth.scene import annotations, occlusion
 
 from helpers import add_box, add_camera, label
 

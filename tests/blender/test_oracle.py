@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from mathutils import Vector
 
-from ground_truth.core import exr, png
+from ground_truth.codecs import exr, png
 
 from helpers import add_box, add_camera, label
 

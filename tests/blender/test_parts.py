@@ -6,7 +6,7 @@ import os
 import bpy
 import numpy as np
 
-from ground_truth.core import png
+from ground_truth.codecs import png
 
 from helpers import add_box, add_camera, add_plane, label
 

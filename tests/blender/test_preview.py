@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ground_truth.scene.preview import UNLABELLED_COLOR
+from ground_truth.scene.viewport import UNLABELLED_COLOR
 
 from helpers import add_box, add_camera, label, select_only
 

@@ -9,7 +9,7 @@ import OpenEXR
 import pytest
 from PIL import Image
 
-from ground_truth.core import exr, png
+from ground_truth.codecs import exr, png
 
 from helpers import add_box, add_camera, add_plane, label
 

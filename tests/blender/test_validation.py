@@ -4,7 +4,7 @@ import bpy
 import numpy as np
 import pytest
 
-from ground_truth.core import exr, png
+from ground_truth.codecs import exr, png
 from ground_truth.render import pipeline
 
 from helpers import add_box, add_camera, label, snapshot_scene

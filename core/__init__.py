@@ -1,1 +1,0 @@
-"""Blender-free helpers: file formats, colours, ID planning and naming."""

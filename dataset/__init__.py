@@ -1,0 +1,2 @@
+"""The dataset format without Blender: its layout on disk, the outputs it can hold,
+dataset.json, per-frame meta, COCO, and the reader training code uses."""

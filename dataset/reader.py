@@ -1,0 +1,205 @@
+"""Load a Ground Truth dataset into numpy arrays, without Blender.
+
+Usage::
+
+    from ground_truth.dataset.reader import load_dataset
+
+    for sample in load_dataset("/path/to/dataset"):
+        rgb, depth = sample["rgb"], sample["depth"]
+
+Every dict from :func:`load_frame` has the same keys; a file that does not exist
+gives ``None``:
+
+========== ====================== ======================================================
+key        type                   content
+========== ====================== ======================================================
+frame      int                    the frame number
+rgb        uint8 HxWx3            ``rgb/NNNNNN.png``, sRGB (alpha and 16-bit reduced)
+alpha      uint8 HxW or None      the RGB PNG's alpha channel, if it has one
+depth      float32 HxW            ``depth/NNNNNN.exr``: planar depth in metres, inf =
+                                  background
+depth_mm   uint16 HxW             ``depth_mm/NNNNNN.png``: millimetres, 0 = no data
+class      uint16 HxW             ``class/NNNNNN.png``: class IDs, 0 = background
+instance   uint16 HxW             ``instance/NNNNNN.png``: instance IDs, 0 = background
+part       uint16 HxW             ``part/NNNNNN.png``: part IDs, 0 = none or background
+normal     float32 HxWx3          ``normal/NNNNNN.exr``: unit normals (x, y, z) in the OpenCV
+                                  camera frame, 0 = background
+flow       float32 HxWx2          ``flow/NNNNNN.exr``: forward flow to the next frame in
+                                  pixels (x right, y down)
+flow_valid bool HxW               where the forward flow is valid
+flow_back  float32 HxWx2          backward flow to the previous frame
+flow_back_valid bool HxW          where the backward flow is valid
+meta       dict                   ``meta/NNNNNN.json`` (schema in :mod:`.meta`)
+========== ====================== ======================================================
+
+Depth EXRs are read with the ``OpenEXR`` Python package when it is installed
+(``pip install OpenEXR``); without it the package's own numpy reader
+(:func:`.exr.read_exr`) is used. Both give the same float32 values.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from ..codecs import depth_mm, exr, png
+from ..labels.convert import FLOW_CHANNELS
+from . import description, layout, meta
+
+DEPTH_CHANNEL = "Y"
+EXR_BACKENDS = ("auto", "openexr", "builtin")
+
+
+def read_dataset(folder: str | os.PathLike[str]) -> dict:
+    """Return the parsed ``dataset.json`` of ``folder``.
+
+    Raises :class:`FileNotFoundError` when it is missing or not a Ground Truth file.
+    """
+    data = description.read(os.fspath(folder))
+    if data is None:
+        raise FileNotFoundError(f"no Ground Truth {description.DATASET_FILE} in {folder}")
+    return data
+
+
+def _pick_channel(channels: dict[str, np.ndarray], path: str) -> np.ndarray:
+    """The depth channel: ``Y``, else the only channel; anything else raises."""
+    if DEPTH_CHANNEL in channels:
+        return channels[DEPTH_CHANNEL]
+    if len(channels) == 1:
+        return next(iter(channels.values()))
+    raise ValueError(f"{path} has no {DEPTH_CHANNEL!r} channel (channels: {sorted(channels)})")
+
+
+def _read_exr_openexr(path: str) -> dict[str, np.ndarray]:
+    """Read all channels of an EXR with the OpenEXR package (3.x API, else 1.x API)."""
+    import OpenEXR  # optional dependency of the reader only
+
+    if hasattr(OpenEXR, "File"):
+        with OpenEXR.File(path, separate_channels=True) as file:
+            return {name: np.asarray(c.pixels) for name, c in file.channels().items()}
+    import Imath  # the 1.x bindings ship Imath alongside OpenEXR
+
+    file = OpenEXR.InputFile(path)
+    try:
+        header = file.header()
+        window = header["dataWindow"]
+        width = window.max.x - window.min.x + 1
+        height = window.max.y - window.min.y + 1
+        float_type = Imath.PixelType(Imath.PixelType.FLOAT)
+        return {
+            name: np.frombuffer(file.channel(name, float_type), dtype=np.float32).reshape(
+                height, width
+            )
+            for name in header["channels"]
+        }
+    finally:
+        file.close()
+
+
+def _read_channels(path: str, backend: str) -> dict[str, np.ndarray]:
+    """All channels of an EXR with the chosen backend (see :func:`read_depth`)."""
+    if backend not in EXR_BACKENDS:
+        raise ValueError(f"unknown EXR backend {backend!r}; expected one of {EXR_BACKENDS}")
+    if backend in ("auto", "openexr"):
+        try:
+            return _read_exr_openexr(path)
+        except ImportError:
+            if backend == "openexr":
+                raise
+    return exr.read_exr(path)
+
+
+def read_vectors(
+    path: str | os.PathLike[str], names: tuple[str, ...], backend: str = "auto"
+) -> np.ndarray:
+    """Read the channels ``names`` of an EXR stacked as float32 HxWxN."""
+    path = os.fspath(path)
+    channels = _read_channels(path, backend)
+    missing = [n for n in names if n not in channels]
+    if missing:
+        raise ValueError(f"{path} has no channel(s) {missing} (channels: {sorted(channels)})")
+    return np.stack([np.asarray(channels[n], dtype=np.float32) for n in names], axis=-1)
+
+
+def read_depth(path: str | os.PathLike[str], backend: str = "auto") -> np.ndarray:
+    """Read a depth EXR as float32 HxW metres.
+
+    ``backend``: ``"openexr"`` (the OpenEXR package; ImportError if missing),
+    ``"builtin"`` (:func:`.exr.read_exr`) or ``"auto"`` (OpenEXR when importable).
+    """
+    path = os.fspath(path)
+    channels = _read_channels(path, backend)
+    return np.ascontiguousarray(_pick_channel(channels, path), dtype=np.float32)
+
+
+def _rgb_and_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Split a PNG image into uint8 HxWx3 RGB and an optional uint8 HxW alpha."""
+    if image.dtype == np.uint16:
+        image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    if image.ndim == 2:
+        image = image[:, :, None]
+    channels = image.shape[2]
+    alpha = image[:, :, channels - 1].copy() if channels in (2, 4) else None
+    color = image[:, :, :1] if channels in (1, 2) else image[:, :, :3]
+    rgb = np.ascontiguousarray(np.broadcast_to(color, (*image.shape[:2], 3)))
+    return rgb, alpha
+
+
+def _optional(path: str) -> str | None:
+    """``path`` if the file exists, else None."""
+    return path if os.path.isfile(path) else None
+
+
+def load_frame(
+    folder: str | os.PathLike[str], frame: int, exr_backend: str = "auto"
+) -> dict[str, Any]:
+    """Load one frame of the dataset in ``folder`` into a dict of numpy arrays.
+
+    Keys, dtypes and missing-file behaviour are in the module docstring: every key is
+    always present, ``None`` when its file does not exist. ``exr_backend`` is passed to
+    :func:`read_depth`.
+    """
+    root = os.fspath(folder)
+    frame = int(frame)
+    sample: dict[str, Any] = {"frame": frame, "rgb": None, "alpha": None}
+    rgb_path = _optional(layout.frame_path(root, layout.RGB_DIR, frame))
+    if rgb_path:
+        sample["rgb"], sample["alpha"] = _rgb_and_alpha(png.read_png(rgb_path))
+    depth_path = _optional(layout.frame_path(root, layout.DEPTH_DIR, frame))
+    sample["depth"] = read_depth(depth_path, exr_backend) if depth_path else None
+    mm_path = _optional(depth_mm.depth_mm_path(root, frame))
+    sample["depth_mm"] = png.read_png(mm_path).astype(np.uint16) if mm_path else None
+    id_maps = (("class", layout.CLASS_DIR), ("instance", layout.INSTANCE_DIR))
+    for key, kind in (*id_maps, ("part", layout.PART_DIR)):
+        path = _optional(layout.frame_path(root, kind, frame))
+        sample[key] = png.read_png(path).astype(np.uint16) if path else None
+    normal_path = _optional(layout.frame_path(root, layout.NORMAL_DIR, frame))
+    sample["normal"] = (
+        read_vectors(normal_path, ("X", "Y", "Z"), exr_backend) if normal_path else None
+    )
+    flow_path = _optional(layout.frame_path(root, layout.FLOW_DIR, frame))
+    for key in ("flow", "flow_valid", "flow_back", "flow_back_valid"):
+        sample[key] = None
+    if flow_path:
+        flow = read_vectors(flow_path, FLOW_CHANNELS, exr_backend)
+        sample["flow"] = np.ascontiguousarray(flow[..., 0:2])
+        sample["flow_valid"] = flow[..., 2] > 0
+        sample["flow_back"] = np.ascontiguousarray(flow[..., 3:5])
+        sample["flow_back_valid"] = flow[..., 5] > 0
+    sample["meta"] = meta.read_meta(root, frame)
+    return sample
+
+
+def load_dataset(
+    folder: str | os.PathLike[str], exr_backend: str = "auto"
+) -> Iterator[dict[str, Any]]:
+    """Yield :func:`load_frame` for every frame listed in ``dataset.json``, in order.
+
+    Raises :class:`FileNotFoundError` (on the first ``next``) without a ``dataset.json``.
+    """
+    data = read_dataset(folder)
+    for frame in data.get("frames", []):
+        yield load_frame(folder, frame, exr_backend)

@@ -1,0 +1,1 @@
+"""Camera geometry without Blender: intrinsics and extrinsics, 3D boxes, pixel rays."""

@@ -1,0 +1,101 @@
+"""Per-frame geometry read from Blender for the annotations: camera and instance poses.
+
+Called on the main thread right after a frame renders (the scene is at that frame);
+it returns plain numpy values that the worker thread turns into ``meta/NNNNNN.json``.
+"""
+
+import numpy as np
+
+from ..dataset import meta
+from ..geometry import boxes, linalg
+from . import copies, occlusion
+
+
+def _matrix(value):
+    return np.array([list(row) for row in value], dtype=np.float64)
+
+
+def camera_block(scene, depsgraph):
+    """The meta ``camera`` block of the scene's camera at the current frame."""
+    camera = scene.camera.evaluated_get(depsgraph)
+    data = camera.data
+    render = scene.render
+    scale = render.resolution_percentage / 100.0
+    return meta.camera_meta(
+        matrix_world=_matrix(camera.matrix_world),
+        lens_mm=data.lens,
+        sensor_width=data.sensor_width,
+        sensor_height=data.sensor_height,
+        sensor_fit=data.sensor_fit,
+        shift_x=data.shift_x,
+        shift_y=data.shift_y,
+        res_x=int(render.resolution_x * scale),
+        res_y=int(render.resolution_y * scale),
+        pixel_aspect_x=render.pixel_aspect_x,
+        pixel_aspect_y=render.pixel_aspect_y,
+        camera_type=data.type,
+        ortho_scale=data.ortho_scale,
+        clip_start=data.clip_start,
+        clip_end=data.clip_end,
+        name=camera.name,
+    )
+
+
+def instance_inputs(scene, depsgraph, instances):
+    """Pose and local 3D box of every instance at the current frame.
+
+    An instance's box is the evaluated bounds of its object and of the unlabelled
+    descendants that belong to it, in the labelled object's own frame.
+    """
+    by_id = {}
+    for ob in scene.objects:
+        if ob.type in copies.GEOMETRY_TYPES and ob.pass_index:
+            by_id.setdefault(ob.pass_index, []).append(ob)
+    result = []
+    for item in list(instances):
+        if "copy" in item:
+            continue  # copies come from the depsgraph's instances, frame by frame
+        owner = scene.objects.get(item["object"])
+        if owner is None:
+            continue
+        matrix = _matrix(owner.evaluated_get(depsgraph).matrix_world)
+        try:
+            to_local = linalg.inv(matrix)
+            parts = by_id.get(item["id"], [])
+        except np.linalg.LinAlgError:
+            # Scaled to nothing (an animation growing it from 0): a box of size 0.
+            parts = []
+        corners = []
+        for part in parts:
+            evaluated = part.evaluated_get(depsgraph)
+            local = np.array([list(c) for c in evaluated.bound_box], dtype=np.float64)
+            world = boxes.transform_points(_matrix(evaluated.matrix_world), local)
+            corners.append(boxes.transform_points(to_local, world))
+        if corners:
+            points = np.concatenate(corners)
+            bounds = boxes.box_corners(points.min(axis=0), points.max(axis=0))
+        else:
+            bounds = np.zeros((8, 3))
+        result.append({**item, "matrix_world": matrix, "bounds": bounds})
+    return result
+
+
+def frame_info(scene, depsgraph, instances, with_copies=False):
+    """Everything the worker needs to write the frame's meta (and tell copies apart)."""
+    camera = camera_block(scene, depsgraph)
+    inputs = instance_inputs(scene, depsgraph, instances)
+    unoccluded = None
+    if scene.ground_truth.output_occlusion:
+        # Every instance, as the instance map is read later, on the worker thread.
+        render = scene.render
+        scale = render.resolution_percentage / 100.0
+        shape = (int(render.resolution_y * scale), int(render.resolution_x * scale))
+        unoccluded = occlusion.unoccluded_pixels(
+            scene, depsgraph, camera, inputs, shape, [i["id"] for i in inputs]
+        )
+    return {
+        "camera": camera,
+        "instances": inputs,
+        "copies": copies.labelled_copies(scene, depsgraph) if with_copies else [],
+        "unoccluded": unoccluded,
+    }

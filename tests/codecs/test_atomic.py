@@ -1,0 +1,78 @@
+"""Tests for core.atomic: atomic replacement and cleanup on failure."""
+
+import json
+import os
+
+import pytest
+
+from ground_truth.codecs.atomic import atomic_open, atomic_write_bytes, atomic_write_json
+
+
+def _leftovers(folder):
+    return [n for n in os.listdir(folder) if ".tmp-" in n]
+
+
+def test_write_bytes_replaces(tmp_path):
+    path = tmp_path / "a.bin"
+    atomic_write_bytes(path, b"one")
+    atomic_write_bytes(path, b"two")
+    assert path.read_bytes() == b"two"
+    assert _leftovers(tmp_path) == []
+
+
+def test_failure_keeps_old_file_and_removes_temp(tmp_path):
+    path = tmp_path / "a.bin"
+    path.write_bytes(b"old")
+    with pytest.raises(RuntimeError), atomic_open(path, "wb") as f:
+        f.write(b"partial")
+        assert _leftovers(tmp_path) == [f".a.bin.tmp-{os.getpid()}"]
+        raise RuntimeError("boom")
+    assert path.read_bytes() == b"old"
+    assert _leftovers(tmp_path) == []
+
+
+def test_failure_without_old_file_leaves_nothing(tmp_path):
+    path = tmp_path / "new.txt"
+    with pytest.raises(KeyError), atomic_open(path, "w", encoding="utf-8") as f:
+        f.write("x")
+        raise KeyError("boom")
+    assert os.listdir(tmp_path) == []
+
+
+def test_text_mode(tmp_path):
+    path = tmp_path / "t.txt"
+    with atomic_open(path, "w", encoding="utf-8") as f:
+        f.write("héllo\n")
+    assert path.read_text(encoding="utf-8") == "héllo\n"
+
+
+def test_read_mode_rejected(tmp_path):
+    with pytest.raises(ValueError), atomic_open(tmp_path / "x", "rb"):
+        pass
+
+
+def test_json_format(tmp_path):
+    path = tmp_path / "d.json"
+    obj = {"b": 1, "a": ["é", 2.5], "nested": {"z": None}}
+    atomic_write_json(path, obj)
+    text = path.read_text(encoding="utf-8")
+    assert text.endswith("}\n")
+    assert text.index('"b"') < text.index('"a"')  # key order kept
+    assert "é" in text  # not escaped
+    assert '  "b": 1' in text  # indent 2
+    assert json.loads(text) == obj
+
+
+def test_json_rejects_nan_and_keeps_old(tmp_path):
+    path = tmp_path / "d.json"
+    atomic_write_json(path, {"ok": 1})
+    with pytest.raises(ValueError):
+        atomic_write_json(path, {"bad": float("inf")})
+    assert json.loads(path.read_text(encoding="utf-8")) == {"ok": 1}
+    assert _leftovers(tmp_path) == []
+
+
+def test_missing_folder_not_created(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        atomic_write_bytes(tmp_path / "missing" / "a.bin", b"x")
+    assert not (tmp_path / "missing").exists()
