@@ -1,8 +1,9 @@
 """Ground Truth: pixel-exact labels for computer vision from one Cycles render.
 
 This module only registers. The sub-packages are imported inside ``register()``
-so that the bpy-free parts (``core/``, including the dataset reader) can be
-imported as ``ground_truth.core`` outside Blender.
+so that the Blender-free packages (``codecs``, ``dataset`` with its reader,
+``labels``, ``geometry``, ``preview``) import without Blender, and
+``python -m ground_truth`` runs the dataset commands from plain Python.
 """
 
 import importlib

@@ -1,12 +1,50 @@
-"""Everything that differs between the compositor APIs of Blender 4.2/4.5 and 5.0.
+"""Everything that differs between Blender 4.2, 4.5 and 5.0, in one place.
 
-No other module checks ``bpy.app.version``. Measured facts are in the project's
-shared notes (blender-api-facts.md).
+No other module checks ``bpy.app.version`` or probes for an API. The compositor's
+API changed most in 5.0 (the scene's tree, File Output slots and items, socket names);
+5.0 also renamed EEVEE back and made every material use nodes.
 """
 
 import bpy
 
 IS_5 = bpy.app.version >= (5, 0, 0)
+
+# The identifier of EEVEE in ``RenderSettings.engine``.
+EEVEE_ENGINE = "BLENDER_EEVEE" if IS_5 else "BLENDER_EEVEE_NEXT"
+
+# Blender 4.5 added the option that lets the file browser keep a folder relative to the
+# .blend file; 4.2 refuses to register a property with an option it does not know.
+PATH_PROPERTY_OPTIONS = (
+    {"PATH_SUPPORTS_BLEND_RELATIVE"}
+    if "is_path_supports_blend_relative" in bpy.types.Property.bl_rna.properties
+    else set()
+)
+
+
+def engine_name(engine):
+    """A render engine's name as users read it: ``BLENDER_EEVEE_NEXT`` -> ``Eevee``."""
+    return engine.replace("BLENDER_", "").replace("_NEXT", "").title()
+
+
+def material_nodes(material):
+    """The shader node tree a material renders with, or None (nodes off, 4.x only).
+
+    Blender 5.0 deprecates ``Material.use_nodes``: every material renders its nodes.
+    """
+    if IS_5 or material.use_nodes:
+        return material.node_tree
+    return None
+
+
+def use_nodes(datablock):
+    """Make a new material or world render with its node tree (4.x: switch nodes on).
+
+    Returns its node tree. On 5.0 new materials and worlds have one already.
+    """
+    if not IS_5 and not datablock.use_nodes:
+        datablock.use_nodes = True
+    return datablock.node_tree
+
 
 # Render Layers output sockets, by what they carry.
 RENDER_LAYER_SOCKETS = {

@@ -109,7 +109,7 @@ def postprocess_ms(work, width, height, repeats=15):
     from ground_truth.dataset import layout
     from ground_truth.labels import convert as frame_files
     from ground_truth.render import pipeline
-    from ground_truth.scene import annotations, classes
+    from ground_truth.scene import classes, frame_info
 
     scene = demo_scene(width, height, 1)
     settings = scene.ground_truth
@@ -123,7 +123,7 @@ def postprocess_ms(work, width, height, repeats=15):
         scene.frame_set(1)
         options = {"layer": session.render_layer} if session.render_layer else {}
         bpy.ops.render.render(write_still=False, **options)
-        info = annotations.frame_info(
+        info = frame_info.collect(
             scene, bpy.context.evaluated_depsgraph_get(), classes.planned_instances(scene)
         )
     # Keep the raw files to convert them again and again.
@@ -158,7 +158,7 @@ def postprocess_ms(work, width, height, repeats=15):
 
 def occlusion_ms(width, height, repeats=5):
     """Main-thread cost per frame of the visible fractions (ray casting each instance)."""
-    from ground_truth.scene import annotations, classes
+    from ground_truth.scene import classes, frame_info
 
     scene = demo_scene(width, height, 1)
     classes.sync_instance_ids(scene)
@@ -170,7 +170,7 @@ def occlusion_ms(width, height, repeats=5):
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
-            annotations.frame_info(scene, depsgraph, instances)
+            frame_info.collect(scene, depsgraph, instances)
             times.append(time.perf_counter() - start)
         results[enabled] = statistics.median(times) * 1000.0
     return results[True] - results[False]

@@ -13,14 +13,8 @@ Decoding: ``depth_m = png / 1000`` with 0 -> no data (:func:`depth_from_mm_png_a
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-from ..dataset import layout
-from . import png
-
-DEPTH_MM_DIR = "depth_mm"
 MAX_MM = 65535
 
 
@@ -43,16 +37,3 @@ def depth_from_mm_png_array(mm: np.ndarray, no_data: float = np.inf) -> np.ndarr
         raise ValueError(f"expected integer millimetres, got {values.dtype}")
     metres = values.astype(np.float32) / np.float32(1000.0)
     return np.where(values == 0, np.float32(no_data), metres).astype(np.float32)
-
-
-def depth_mm_path(root: str | os.PathLike[str], frame: int) -> str:
-    """Return ``root/depth_mm/NNNNNN.png``."""
-    return os.path.join(os.fspath(root), DEPTH_MM_DIR, layout.frame_stem(frame) + ".png")
-
-
-def write_depth_mm(root: str | os.PathLike[str], frame: int, depth_m: np.ndarray) -> str:
-    """Write ``root/depth_mm/NNNNNN.png`` (16-bit gray, mm) atomically; return the path."""
-    path = depth_mm_path(root, frame)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    png.write_png(path, depth_to_mm_png_array(depth_m))
-    return path

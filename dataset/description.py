@@ -6,78 +6,60 @@ import json
 import os
 
 from ..codecs import atomic
-from ..preview import colors
+from . import layout
+from .outputs import OUTPUTS
 
 FORMAT = "ground_truth"
 FORMAT_VERSION = 1
-DATASET_FILE = "dataset.json"
 
-CONVENTIONS = {
-    "image_origin": "top-left pixel; rows go down, columns go right",
-    "rgb": {
-        "path": "rgb/NNNNNN.png",
-        "dtype": "uint8",
-        "channels": 3,
-        "color": "sRGB, the scene's view transform",
-    },
-    "depth": {
-        "path": "depth/NNNNNN.exr",
-        "dtype": "float32",
-        "channel": "Y",
-        "kind": "planar (z along the camera's viewing axis), not distance along the ray",
-        "unit": "metre",
-        "background": "inf",
-    },
-    "class": {"path": "class/NNNNNN.png", "dtype": "uint16", "background": 0, "unlabelled": 0},
-    "instance": {
-        "path": "instance/NNNNNN.png",
-        "dtype": "uint16",
-        "background": 0,
-        "unlabelled": 0,
-    },
-    "part": {
-        "path": "part/NNNNNN.png",
-        "dtype": "uint16",
-        "value": "the part ID (Material.pass_index) of the surface's material",
-        "background": 0,
-        "no_part": 0,
-    },
-    "normal": {
-        "path": "normal/NNNNNN.exr",
-        "dtype": "float32",
-        "channels": ["X", "Y", "Z"],
-        "kind": "unit shading normal in the camera frame, OpenCV axes (x right, y down, "
-        "z forward); back faces show the side the ray hit",
-        "background": 0,
-        "edges": "averaged over the pixel's samples, then normalised",
-    },
-    "flow": {
-        "path": "flow/NNNNNN.exr",
-        "dtype": "float32",
-        "channels": [
-            "forward.X",
-            "forward.Y",
-            "forward.valid",
-            "backward.X",
-            "backward.Y",
-            "backward.valid",
-        ],
-        "unit": "pixel",
-        "axes": "x right, y down (Middlebury, Sintel, RAFT): a pixel at (u, v) now is at "
-        "(u + X, v + Y) in the other frame",
-        "forward": "to the scene's next frame (current frame + 1)",
-        "backward": "to the scene's previous frame (current frame - 1)",
-        "valid": "1 where the pixel sees a surface and its flow lands inside the image, else 0; "
-        "occlusion in the other frame is not checked",
-        "background": 0,
-    },
-    "labels": "class, instance and part come from the first sample of the same render as depth and "
-    "rgb: each pixel holds exactly one surface's IDs, never a blend",
-    "camera_axes": {
+
+def _conventions() -> dict:
+    """Every output's conventions (``path``, ``dtype``, channels, then its own text)."""
+    conventions: dict = {"image_origin": "top-left pixel; rows go down, columns go right"}
+    for output in OUTPUTS:
+        entry = {"path": output.path_pattern} if output.path_pattern else {}
+        for key, value in output.conventions.items():
+            entry[key] = value
+            if key == "dtype" and output.channels:
+                if len(output.channels) == 1:
+                    entry["channel"] = output.channels[0]
+                else:
+                    entry["channels"] = list(output.channels)
+        conventions[output.key] = entry
+    conventions["labels"] = (
+        "class, instance and part come from the first sample of the same render as depth and "
+        "rgb: each pixel holds exactly one surface's IDs, never a blend"
+    )
+    conventions["camera_axes"] = {
         "blender": "x right, y up, z backward (looks along -z)",
         "opencv": "x right, y down, z forward",
-    },
-}
+    }
+    return conventions
+
+
+CONVENTIONS = _conventions()
+
+
+def hex_color(rgb) -> str:
+    """``#rrggbb`` of an (r, g, b) colour in floats 0..1 (clamped, rounded)."""
+    return "#" + "".join(f"{round(min(max(float(v), 0.0), 1.0) * 255.0):02x}" for v in rgb[:3])
+
+
+def parse_hex(text: str) -> tuple[float, float, float]:
+    """Parse ``"#rrggbb"``, ``"rrggbb"``, ``"#rgb"`` or ``"rgb"`` into floats in 0..1.
+
+    Raises :class:`ValueError` for anything else.
+    """
+    digits = text.strip().removeprefix("#")
+    if len(digits) == 3:
+        digits = "".join(c * 2 for c in digits)
+    if len(digits) != 6:
+        raise ValueError(f"not a hex colour: {text!r}")
+    try:
+        value = int(digits, 16)
+    except ValueError:
+        raise ValueError(f"not a hex colour: {text!r}") from None
+    return ((value >> 16) / 255.0, ((value >> 8) & 0xFF) / 255.0, (value & 0xFF) / 255.0)
 
 
 def build(
@@ -111,7 +93,7 @@ def build(
                 "id": c["id"],
                 "name": c["name"],
                 "color": [round(float(v), 6) for v in c["color"]],
-                "color_hex": colors.hex_color(c["color"]),
+                "color_hex": hex_color(c["color"]),
             }
             for c in sorted(classes, key=lambda c: c["id"])
         ],
@@ -162,7 +144,7 @@ def read(root: str, strict: bool = False) -> dict | None:
     A file that is not ours, not readable or of another format version reads as
     None, or raises ``ForeignDatasetError`` (with the reason) when ``strict``.
     """
-    path = os.path.join(root, DATASET_FILE)
+    path = layout.dataset_json_path(root)
     if not os.path.exists(path):
         return None
     try:
@@ -188,6 +170,6 @@ def read(root: str, strict: bool = False) -> dict | None:
 
 def write(root: str, data: dict) -> str:
     """Write ``data`` as ``root/dataset.json`` atomically; returns the path."""
-    path = os.path.join(root, DATASET_FILE)
+    path = layout.dataset_json_path(root)
     atomic.atomic_write_json(path, data)
     return path

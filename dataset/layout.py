@@ -1,40 +1,39 @@
-"""File and folder naming for dataset output, and Blender-style unique names.
+"""Where everything of a dataset lies: folders, file names, suffixes, layers, channels.
 
-Frame files are named by the frame number zero-padded to :data:`FRAME_DIGITS` digits,
-e.g. ``rgb/000003.png`` and ``depth/000003.exr``.
+A dataset folder holds ``dataset.json``, one file per frame and output in the output's
+folder (declared with the output in :mod:`.outputs`: ``depth/000003.exr``), the COCO
+file, and, while frames are being made, the compositor's raw passes in ``.raw/``. Frame
+files are named by the frame number zero-padded to :data:`FRAME_DIGITS` digits.
+
+The compositor writes, per frame, into ``.raw/``:
+
+- ``NNNNNN.exr``: one layer :data:`RAW_LAYER` with three channels, X = Depth,
+  Y = Object Index, Z = Material Index (one layer: Blender 5.0 fails to write
+  multi-part EXRs when the pixel aspect is not 1);
+- ``NNNNNN<suffix>.exr``: a pass an output needs in a file of its own
+  (:class:`.outputs.RawPass`: the normals' ``_normal``, the flow's ``_vector``);
+- ``NNNNNN_copies.exr``: during renders with copies on screen, one layer
+  :data:`COPY_LAYER` with R = Object Info Random and G, B, A = the copy's location;
+- ``NNNNNN.bmp``: an uncompressed copy of the image, read for the preview picture.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterable
+
+from .outputs import BY_KEY
 
 FRAME_DIGITS = 6
 
-RGB_DIR = "rgb"
-DEPTH_DIR = "depth"
-CLASS_DIR = "class"
-INSTANCE_DIR = "instance"
-PREVIEW_DIR = "preview"
-PART_DIR = "part"
-NORMAL_DIR = "normal"
-FLOW_DIR = "flow"
+DATASET_FILE = "dataset.json"
 RAW_DIR = ".raw"
 
-KINDS = (RGB_DIR, DEPTH_DIR, CLASS_DIR, INSTANCE_DIR, PREVIEW_DIR, PART_DIR, NORMAL_DIR, FLOW_DIR)
-EXTENSIONS = {
-    RGB_DIR: ".png",
-    DEPTH_DIR: ".exr",
-    CLASS_DIR: ".png",
-    INSTANCE_DIR: ".png",
-    PREVIEW_DIR: ".png",
-    PART_DIR: ".png",
-    NORMAL_DIR: ".exr",
-    FLOW_DIR: ".exr",
-}
-
-_NUMBER_SUFFIX = re.compile(r"\.\d{3,}$")
+RAW_LAYER = "Raw"
+RAW_CHANNELS = ("X", "Y", "Z")  # Depth, Object Index, Material Index
+COPY_LAYER = "Copies"
+COPY_SUFFIX = "_copies"
+COPY_CHANNELS = ("R", "G", "B", "A")  # Random, then location x, y, z
+IMAGE_COPY_EXTENSION = ".bmp"
 
 
 def frame_stem(frame: int) -> str:
@@ -46,31 +45,45 @@ def frame_stem(frame: int) -> str:
     return f"{int(frame):0{FRAME_DIGITS}d}"
 
 
-def frame_path(root: str | os.PathLike[str], kind: str, frame: int) -> str:
-    """Return ``root/<kind>/<stem><ext>`` for an output ``kind`` (one of :data:`KINDS`).
+def frame_path(root: str | os.PathLike[str], key: str, frame: int) -> str:
+    """Return ``root/<folder>/<stem><extension>`` of the output ``key`` for ``frame``.
 
-    Each kind has its extension in :data:`EXTENSIONS` (``.exr`` for float data,
-    ``.png`` otherwise). Unknown kinds raise
-    :class:`ValueError`.
+    Outputs without per-frame files (and unknown keys) raise :class:`ValueError`.
     """
-    if kind not in EXTENSIONS:
-        raise ValueError(f"unknown output kind {kind!r}; expected one of {KINDS}")
-    return os.path.join(os.fspath(root), kind, frame_stem(frame) + EXTENSIONS[kind])
+    output = BY_KEY.get(key)
+    if output is None or output.folder is None:
+        files = sorted(k for k, o in BY_KEY.items() if o.folder)
+        raise ValueError(f"{key!r} has no per-frame files; outputs that do: {files}")
+    return os.path.join(os.fspath(root), output.folder, frame_stem(frame) + output.extension)
 
 
-def unique_name(base: str, taken: Iterable[str]) -> str:
-    """Return ``base`` if not taken, else the first free ``base.001``, ``base.002``, ...
+def frame_relative_path(key: str, frame: int) -> str:
+    """``frame_path`` relative to the dataset folder, with ``/`` (as COCO names files)."""
+    output = BY_KEY[key]
+    return f"{output.folder}/{frame_stem(frame)}{output.extension}"
 
-    Like Blender, a numeric suffix already on ``base`` is replaced rather than extended
-    (``"Car.001"`` taken -> ``"Car.002"``, not ``"Car.001.001"``).
-    """
-    taken_set = set(taken)
-    if base not in taken_set:
-        return base
-    stem = _NUMBER_SUFFIX.sub("", base)
-    number = 1
-    while True:
-        candidate = f"{stem}.{number:03d}"
-        if candidate not in taken_set:
-            return candidate
-        number += 1
+
+def dataset_file_path(root: str | os.PathLike[str], key: str) -> str:
+    """Where a dataset-wide output (one file, e.g. COCO) lies under ``root``."""
+    return os.path.join(os.fspath(root), *BY_KEY[key].file.split("/"))
+
+
+def dataset_json_path(root: str | os.PathLike[str]) -> str:
+    """``root/dataset.json``."""
+    return os.path.join(os.fspath(root), DATASET_FILE)
+
+
+def raw_path(root: str | os.PathLike[str], frame: int, suffix: str = "") -> str:
+    """The compositor's raw EXR of ``frame`` (``suffix`` names a pass in its own file)."""
+    return os.path.join(os.fspath(root), RAW_DIR, frame_stem(frame) + suffix + ".exr")
+
+
+def image_copy_path(root: str | os.PathLike[str], frame: int) -> str:
+    """The compositor's uncompressed copy of the image of ``frame``, for the preview."""
+    return os.path.join(os.fspath(root), RAW_DIR, frame_stem(frame) + IMAGE_COPY_EXTENSION)
+
+
+def raw_frame_files(root: str | os.PathLike[str], frame: int) -> list[str]:
+    """Every raw file the compositor may write for ``frame`` (existing or not)."""
+    suffixes = ["", COPY_SUFFIX, *(o.raw.suffix for o in BY_KEY.values() if o.raw)]
+    return [raw_path(root, frame, s) for s in suffixes] + [image_copy_path(root, frame)]

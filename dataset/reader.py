@@ -30,7 +30,11 @@ flow_valid bool HxW               where the forward flow is valid
 flow_back  float32 HxWx2          backward flow to the previous frame
 flow_back_valid bool HxW          where the backward flow is valid
 meta       dict                   ``meta/NNNNNN.json`` (schema in :mod:`.meta`)
+preview    uint8 HxWx3            ``preview/NNNNNN.png`` (only when asked for in ``keys``)
 ========== ====================== ======================================================
+
+``load_frame(folder, frame, keys=("depth", "instance"))`` reads only those entries.
+The COCO file is read by :func:`load_coco`.
 
 Depth EXRs are read with the ``OpenEXR`` Python package when it is installed
 (``pip install OpenEXR``); without it the package's own numpy reader
@@ -39,17 +43,18 @@ Depth EXRs are read with the ``OpenEXR`` Python package when it is installed
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
-from ..codecs import depth_mm, exr, png
-from ..labels.convert import FLOW_CHANNELS
-from . import description, layout, meta
+from ..codecs import exr, png
+from . import description, layout
+from .outputs import BY_KEY, OUTPUTS
 
-DEPTH_CHANNEL = "Y"
+(DEPTH_CHANNEL,) = BY_KEY["depth"].channels
 EXR_BACKENDS = ("auto", "openexr", "builtin")
 
 
@@ -60,7 +65,7 @@ def read_dataset(folder: str | os.PathLike[str]) -> dict:
     """
     data = description.read(os.fspath(folder))
     if data is None:
-        raise FileNotFoundError(f"no Ground Truth {description.DATASET_FILE} in {folder}")
+        raise FileNotFoundError(f"no Ground Truth {layout.DATASET_FILE} in {folder}")
     return data
 
 
@@ -148,49 +153,120 @@ def _rgb_and_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return rgb, alpha
 
 
-def _optional(path: str) -> str | None:
-    """``path`` if the file exists, else None."""
-    return path if os.path.isfile(path) else None
+def _read_rgb(path: str, backend: str) -> dict[str, Any]:
+    rgb, alpha = _rgb_and_alpha(png.read_png(path))
+    return {"rgb": rgb, "alpha": alpha}
+
+
+def _read_depth(path: str, backend: str) -> dict[str, Any]:
+    return {"depth": read_depth(path, backend)}
+
+
+def _id_map(key: str) -> Callable[[str, str], dict[str, Any]]:
+    def read(path: str, backend: str) -> dict[str, Any]:
+        return {key: png.read_png(path).astype(np.uint16)}
+
+    return read
+
+
+def _read_normal(path: str, backend: str) -> dict[str, Any]:
+    return {"normal": read_vectors(path, BY_KEY["normal"].channels, backend)}
+
+
+def _read_flow(path: str, backend: str) -> dict[str, Any]:
+    flow = read_vectors(path, BY_KEY["flow"].channels, backend)
+    return {
+        "flow": np.ascontiguousarray(flow[..., 0:2]),
+        "flow_valid": flow[..., 2] > 0,
+        "flow_back": np.ascontiguousarray(flow[..., 3:5]),
+        "flow_back_valid": flow[..., 5] > 0,
+    }
+
+
+def _read_meta(path: str, backend: str) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as file:
+        return {"meta": json.load(file)}
+
+
+def _read_preview(path: str, backend: str) -> dict[str, Any]:
+    return {"preview": png.read_png(path)[..., :3]}
+
+
+# How each output's per-frame file is read, keyed like the output declarations; each
+# fills the output's ``reader_keys``.
+_READERS: dict[str, Callable[[str, str], dict[str, Any]]] = {
+    "rgb": _read_rgb,
+    "depth": _read_depth,
+    "class": _id_map("class"),
+    "instance": _id_map("instance"),
+    "part": _id_map("part"),
+    "normal": _read_normal,
+    "flow": _read_flow,
+    "depth_mm": _id_map("depth_mm"),
+    "meta": _read_meta,
+    "preview": _read_preview,
+}
+
+# What load_frame reads unless told otherwise (the preview picture is for people).
+DEFAULT_KEYS = tuple(
+    dict.fromkeys(
+        key for output in OUTPUTS if output.key != "preview" for key in output.reader_keys
+    )
+)
 
 
 def load_frame(
-    folder: str | os.PathLike[str], frame: int, exr_backend: str = "auto"
+    folder: str | os.PathLike[str],
+    frame: int,
+    exr_backend: str = "auto",
+    keys: Iterable[str] | None = None,
 ) -> dict[str, Any]:
     """Load one frame of the dataset in ``folder`` into a dict of numpy arrays.
 
-    Keys, dtypes and missing-file behaviour are in the module docstring: every key is
-    always present, ``None`` when its file does not exist. ``exr_backend`` is passed to
-    :func:`read_depth`.
+    Keys, dtypes and missing-file behaviour are in the module docstring: every key
+    asked for (``keys``, default :data:`DEFAULT_KEYS`) is present, ``None`` when its
+    file does not exist. ``exr_backend`` is passed to :func:`read_depth`.
     """
     root = os.fspath(folder)
     frame = int(frame)
-    sample: dict[str, Any] = {"frame": frame, "rgb": None, "alpha": None}
-    rgb_path = _optional(layout.frame_path(root, layout.RGB_DIR, frame))
-    if rgb_path:
-        sample["rgb"], sample["alpha"] = _rgb_and_alpha(png.read_png(rgb_path))
-    depth_path = _optional(layout.frame_path(root, layout.DEPTH_DIR, frame))
-    sample["depth"] = read_depth(depth_path, exr_backend) if depth_path else None
-    mm_path = _optional(depth_mm.depth_mm_path(root, frame))
-    sample["depth_mm"] = png.read_png(mm_path).astype(np.uint16) if mm_path else None
-    id_maps = (("class", layout.CLASS_DIR), ("instance", layout.INSTANCE_DIR))
-    for key, kind in (*id_maps, ("part", layout.PART_DIR)):
-        path = _optional(layout.frame_path(root, kind, frame))
-        sample[key] = png.read_png(path).astype(np.uint16) if path else None
-    normal_path = _optional(layout.frame_path(root, layout.NORMAL_DIR, frame))
-    sample["normal"] = (
-        read_vectors(normal_path, ("X", "Y", "Z"), exr_backend) if normal_path else None
-    )
-    flow_path = _optional(layout.frame_path(root, layout.FLOW_DIR, frame))
-    for key in ("flow", "flow_valid", "flow_back", "flow_back_valid"):
-        sample[key] = None
-    if flow_path:
-        flow = read_vectors(flow_path, FLOW_CHANNELS, exr_backend)
-        sample["flow"] = np.ascontiguousarray(flow[..., 0:2])
-        sample["flow_valid"] = flow[..., 2] > 0
-        sample["flow_back"] = np.ascontiguousarray(flow[..., 3:5])
-        sample["flow_back_valid"] = flow[..., 5] > 0
-    sample["meta"] = meta.read_meta(root, frame)
+    wanted = DEFAULT_KEYS if keys is None else tuple(keys)
+    sample: dict[str, Any] = {"frame": frame, **dict.fromkeys(wanted)}
+    for key, read in _READERS.items():
+        if not set(BY_KEY[key].reader_keys) & set(wanted):
+            continue
+        path = layout.frame_path(root, key, frame)
+        if os.path.isfile(path):
+            values = read(path, exr_backend)
+            sample.update((k, v) for k, v in values.items() if k in wanted)
     return sample
+
+
+def load_coco(folder: str | os.PathLike[str]) -> dict | None:
+    """The dataset's COCO instances document, or None when it was not written."""
+    path = layout.dataset_file_path(folder, "coco")
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as file:
+        return json.load(file)
+
+
+def frame_readable(root: str, frame: int, keys: Iterable[str]) -> bool:
+    """True when the files of outputs ``keys`` for ``frame`` exist and read back.
+
+    EXRs are decoded whole (a truncated file fails); PNGs must have a readable header.
+    """
+    for key in keys:
+        path = layout.frame_path(root, key, frame)
+        try:
+            if path.endswith(".exr"):
+                exr.read_exr(path)
+            elif path.endswith(".png"):
+                png.png_size(path)
+            elif not os.path.isfile(path):
+                return False
+        except (OSError, ValueError):
+            return False
+    return True
 
 
 def load_dataset(

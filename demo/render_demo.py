@@ -30,8 +30,10 @@ def import_extension():
 
 
 def material(name, color, roughness=0.5, metallic=0.0):
+    from ground_truth import compat  # importable once import_extension() ran
+
     mat = bpy.data.materials.new(name)
-    mat.use_nodes = True
+    compat.use_nodes(mat)
     bsdf = next(n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
     bsdf.inputs["Base Color"].default_value = (*color, 1.0)
     bsdf.inputs["Roughness"].default_value = roughness
@@ -73,8 +75,10 @@ def build_scene(width, height, samples):
     scene.render.resolution_x, scene.render.resolution_y = width, height
     scene.render.resolution_percentage = 100
 
+    from ground_truth import compat  # importable once import_extension() ran
+
     world = bpy.data.worlds.new("World")
-    world.use_nodes = True
+    compat.use_nodes(world)
     world.node_tree.nodes["Background"].inputs["Color"].default_value = (0.05, 0.06, 0.08, 1)
     scene.world = world
 

@@ -42,8 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import linalg
-from .boxes import transform_points
+from .transforms import apply, rigid_inverse, transform_points
 
 SENSOR_FITS = ("AUTO", "HORIZONTAL", "VERTICAL")
 
@@ -127,6 +126,20 @@ def intrinsics(
     return np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]], dtype=np.float64)
 
 
+def intrinsics_inverse(K: np.ndarray) -> np.ndarray:  # noqa: N803
+    """The inverse of an intrinsic matrix of :func:`intrinsics` (no skew), in closed form.
+
+    ``K = [[fx, 0, cx], [0, fy, cy], [0, 0, 1]]`` maps to
+    ``[[1/fx, 0, -cx/fx], [0, 1/fy, -cy/fy], [0, 0, 1]]``; its top-left 2x2 block also
+    inverts the affine ``K`` of an orthographic camera.
+    """
+    k = np.asarray(K, dtype=np.float64)
+    fx, fy, cx, cy = k[0, 0], k[1, 1], k[0, 2], k[1, 2]
+    return np.array(
+        [[1.0 / fx, 0.0, -cx / fx], [0.0, 1.0 / fy, -cy / fy], [0.0, 0.0, 1.0]], dtype=np.float64
+    )
+
+
 def opencv_from_blender_camera() -> np.ndarray:
     """Return the fixed 4x4 change of axes from Blender's camera frame to OpenCV's.
 
@@ -162,7 +175,7 @@ def world_to_camera_cv(camera_matrix_world: np.ndarray) -> np.ndarray:
     ``p_cam[2]`` its planar depth (distance along the viewing axis).
     """
     camera_to_world = normalized_matrix(camera_matrix_world)
-    return _CV_FROM_BLENDER @ linalg.inv(camera_to_world)
+    return _CV_FROM_BLENDER @ rigid_inverse(camera_to_world)
 
 
 def project(K: np.ndarray, points_cam: np.ndarray, ortho: bool = False) -> np.ndarray:  # noqa: N803
@@ -176,8 +189,8 @@ def project(K: np.ndarray, points_cam: np.ndarray, ortho: bool = False) -> np.nd
     k = np.asarray(K, dtype=np.float64)
     pts = np.asarray(points_cam, dtype=np.float64).reshape(-1, 3)
     if ortho:
-        return linalg.apply(k[:2, :2], pts[:, :2]) + k[:2, 2]
-    homogeneous = linalg.apply(k, pts)
+        return apply(k[:2, :2], pts[:, :2]) + k[:2, 2]
+    homogeneous = apply(k, pts)
     z = pts[:, 2:3]
     with np.errstate(divide="ignore", invalid="ignore"):
         uv = homogeneous[:, :2] / homogeneous[:, 2:3]

@@ -4,7 +4,7 @@ An instance's *visible fraction* is ``visible_pixels / unoccluded_pixels``: the 
 holds in the instance map divided by the pixels it would cover if nothing else were in
 front of it (its own silhouette). The unoccluded silhouette is found by casting, through
 the centre of every pixel that the instance's 3D box can reach, the ray Cycles casts
-there, against the instance's own geometry only (``render/occlusion.py``). This module
+there, against the instance's own geometry only (``scene/occlusion.py``). This module
 gives those rays and the pixel window, in the conventions of :mod:`.camera`.
 
 Camera rays follow Cycles: a pixel's ray starts where it crosses the plane at planar depth
@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import linalg
-from .boxes import box_edges, transform_points
+from .boxes import box_edges
+from .camera import intrinsics_inverse
+from .transforms import apply, rigid_inverse, transform_points
 
 
 def clipped_box_points(corners_cam: np.ndarray, near: float, far: float) -> np.ndarray:
@@ -56,11 +57,11 @@ def _project_box(k, world_to_camera_cv, corners_world, ortho, clip_start, clip_e
     if len(points) == 0:
         return None
     if ortho:
-        uv = linalg.apply(k[:2, :2], points[:, :2]) + k[:2, 2]
+        uv = apply(k[:2, :2], points[:, :2]) + k[:2, 2]
     else:
         if (points[:, 2] <= 0).any():
             return "full"
-        homogeneous = linalg.apply(k, points)
+        homogeneous = apply(k, points)
         uv = homogeneous[:, :2] / homogeneous[:, 2:3]
     return uv if np.isfinite(uv).all() else "full"
 
@@ -210,16 +211,16 @@ def pixel_rays(
     uv = np.stack([u, v], axis=1)
     n = len(uv)
     if ortho:
-        xy = linalg.apply(linalg.inv(k[:2, :2]), uv - k[:2, 2])
+        xy = apply(intrinsics_inverse(k)[:2, :2], uv - k[:2, 2])
         start = np.column_stack([xy, np.full(n, float(clip_start))])
         end = np.column_stack([xy, np.full(n, float(clip_end))])
     else:
         # (x/z, y/z, 1) of the pixel centre's ray.
-        unit_depth = linalg.apply(linalg.inv(k), np.column_stack([uv, np.ones(n)]))
+        unit_depth = apply(intrinsics_inverse(k), np.column_stack([uv, np.ones(n)]))
         unit_depth /= unit_depth[:, 2:3]
         start = unit_depth * float(clip_start)
         end = unit_depth * float(clip_end)
-    camera_to_world = linalg.inv(world_to_camera_cv)
+    camera_to_world = rigid_inverse(world_to_camera_cv)
     origins = transform_points(camera_to_world, start)
     span = transform_points(camera_to_world, end) - origins
     lengths = np.linalg.norm(span, axis=1)

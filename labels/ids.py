@@ -1,4 +1,4 @@
-"""Planning of instance IDs (Blender's ``Object.pass_index``) and effective classes.
+"""Planning of instance IDs (Blender's ``Object.pass_index``), and Blender-style unique names.
 
 Rules (see :func:`plan_instance_ids`): every labelled object (class_id > 0) gets a
 unique instance ID; IDs already assigned are kept when possible so that labelling a new
@@ -8,6 +8,7 @@ of their nearest labelled ancestor ("part of the parent's instance"), else 0.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -114,3 +115,24 @@ def plan_instance_ids(objects: Iterable[ObjectEntry]) -> dict[str, int]:
             ancestor = _nearest_labelled_ancestor(obj, index)
             result[name] = result[ancestor] if ancestor is not None else 0
     return {name: result[name] for name in index}
+
+
+_NUMBER_SUFFIX = re.compile(r"\.\d{3,}$")
+
+
+def unique_name(base: str, taken: Iterable[str]) -> str:
+    """Return ``base`` if not taken, else the first free ``base.001``, ``base.002``, ...
+
+    Like Blender, a numeric suffix already on ``base`` is replaced rather than extended
+    (``"Car.001"`` taken -> ``"Car.002"``, not ``"Car.001.001"``).
+    """
+    taken_set = set(taken)
+    if base not in taken_set:
+        return base
+    stem = _NUMBER_SUFFIX.sub("", base)
+    number = 1
+    while True:
+        candidate = f"{stem}.{number:03d}"
+        if candidate not in taken_set:
+            return candidate
+        number += 1

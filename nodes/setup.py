@@ -7,11 +7,11 @@ setup changes outside the tree (passes, a tree created for it) are recorded in
 """
 
 import json
-from typing import NamedTuple
 
-from .. import compat
+from .. import compat, versioning
 from ..dataset import layout
-from ..labels import convert, copies
+from ..dataset.outputs import BY_KEY, OUTPUTS
+from ..labels import copies
 
 FRAME_NODE = "Ground Truth"
 RENDER_LAYERS_NODE = "Ground Truth Render Layers"
@@ -21,47 +21,19 @@ PACK_NODE = "Ground Truth Raw Passes"
 PREVIEW_NODE = "Ground Truth Preview Image"
 
 
-class ExtraOutput(NamedTuple):
-    """A pass written, for an output choice, to its own single-layer raw EXR."""
-
-    node: str  # the File Output node's name
-    choice: str  # the output choice (a property of scene.ground_truth) that needs it
-    view_layer_pass: str  # the view layer property that switches the pass on
-    socket: str  # key of compat.RENDER_LAYER_SOCKETS
-    layer: str  # the layer name in the EXR
-    suffix: str  # the file is .raw/NNNNNN<suffix>.exr
-    kind: str  # the File Output input's kind on 5.0: 'VECTOR' (3 channels) or 'RGBA' (4)
-    # Four channels that need Separate + Combine Color nodes on the way (compat says when).
-    through_color: bool = False
+# The outputs whose pass the compositor writes to a raw EXR of its own (normals, flow).
+PASS_OUTPUTS = tuple(output for output in OUTPUTS if output.raw is not None)
 
 
-# One file per pass, each with ONE layer: Blender 5.0 fails to write multi-part EXRs
-# (one part per layer) when the pixel aspect is not 1.
-EXTRA_OUTPUTS = (
-    ExtraOutput(
-        "Ground Truth Normal Output",
-        "output_normal",
-        "use_pass_normal",
-        "normal",
-        convert.NORMAL_LAYER,
-        convert.NORMAL_SUFFIX,
-        "VECTOR",
-    ),
-    ExtraOutput(
-        "Ground Truth Vector Output",
-        "output_flow",
-        "use_pass_vector",
-        "vector",
-        convert.VECTOR_LAYER,
-        convert.VECTOR_SUFFIX,
-        "RGBA",
-        through_color=compat.VECTOR_THROUGH_COLOR,
-    ),
-)
+def _pass_node(output):
+    """The File Output node of an output's own raw pass, and its colour split and join."""
+    name = f"Ground Truth {output.raw.layer} Output"
+    return name, name + " Split", name + " Join"
 
 
-def _split_names(extra):
-    return extra.node + " Split", extra.node + " Join"
+def _through_color(output):
+    # Four channels linked straight into a File Output node lose one on some versions.
+    return output.raw.channels == 4 and compat.VECTOR_THROUGH_COLOR
 
 
 OWNED_NODES = (
@@ -69,28 +41,22 @@ OWNED_NODES = (
     RAW_NODE,
     PACK_NODE,
     PREVIEW_NODE,
-    *(extra.node for extra in EXTRA_OUTPUTS),
-    *(name for extra in EXTRA_OUTPUTS if extra.through_color for name in _split_names(extra)),
+    *(_pass_node(output)[0] for output in PASS_OUTPUTS),
+    *(name for o in PASS_OUTPUTS if _through_color(o) for name in _pass_node(o)[1:]),
     RENDER_LAYERS_NODE,
     FRAME_NODE,
 )
 
 # View layer passes the raw output needs.
 PASSES = ("use_pass_z", "use_pass_object_index", "use_pass_material_index")
-# Every pass the setup may switch on (some only for an output choice).
-ALL_PASSES = PASSES + tuple(extra.view_layer_pass for extra in EXTRA_OUTPUTS)
-
-# The raw EXR holds one layer of three channels carrying the passes: X = Depth,
-# Y = Object Index, Z = Material Index (packed by a Combine XYZ node; setups made before
-# used Combine Color: R, G, B and an unused A). One layer, because Blender 5.0 fails to
-# write multi-part EXRs (one part per layer) when the pixel aspect is not 1.
-RAW_LAYER = "Raw"
+# Every pass the setup may switch on (some only for an output).
+ALL_PASSES = PASSES + tuple(output.raw.view_layer_pass for output in PASS_OUTPUTS)
 
 
 def output_paths(output_dir):
     """Blender paths (may start with //) of the RGB and raw folders, with a trailing slash."""
     root = output_dir if output_dir.endswith(("/", "\\")) else output_dir + "/"
-    return root + layout.RGB_DIR + "/", root + layout.RAW_DIR + "/"
+    return root + BY_KEY["rgb"].folder + "/", root + layout.RAW_DIR + "/"
 
 
 def has_setup(scene):
@@ -98,10 +64,13 @@ def has_setup(scene):
     return tree is not None and RAW_NODE in tree.nodes
 
 
-def setup_compositor(scene, view_layer, *, rgb=None):
+def setup_compositor(scene, view_layer, output_dir, outputs):
     """Add or update the extension's nodes for ``view_layer``; idempotent. Returns the tree.
 
-    ``rgb`` overrides the scene's choice of writing the RGB image (labels-only renders).
+    The nodes write into ``output_dir`` (a Blender path; ``//`` is relative to the
+    .blend file) what ``outputs`` (output keys) need: the RGB image when ``"rgb"`` is
+    among them, the raw passes always, and a raw file for each requested output with a
+    pass of its own.
     """
     settings = scene.ground_truth
     first_time = not has_setup(scene)
@@ -110,10 +79,10 @@ def setup_compositor(scene, view_layer, *, rgb=None):
         record = {"created_tree": created, "passes": {}}
     else:
         record = json.loads(settings.compositor_record or "{}")
-    wanted = [e.view_layer_pass for e in EXTRA_OUTPUTS if getattr(settings, e.choice)]
-    _enable_passes(view_layer, PASSES + tuple(wanted), record)
+    wanted = tuple(o.raw.view_layer_pass for o in PASS_OUTPUTS if o.key in outputs)
+    _enable_passes(view_layer, PASSES + wanted, record)
     # Optional passes the setup switched on for an output that is now off go off again.
-    _disable_passes(view_layer, [p for p in ALL_PASSES if p not in PASSES + tuple(wanted)], record)
+    _disable_passes(view_layer, [p for p in ALL_PASSES if p not in PASSES + wanted], record)
     text = json.dumps(record)
     if settings.compositor_record != text:
         settings.compositor_record = text
@@ -122,25 +91,29 @@ def setup_compositor(scene, view_layer, *, rgb=None):
     frame = _get_or_new(nodes, "NodeFrame", FRAME_NODE)
     if frame.label != FRAME_NODE:
         frame.label = FRAME_NODE
+    for node in versioning.outdated_nodes(nodes, frame):
+        nodes.remove(node)
     render_layers = _get_or_new(nodes, "CompositorNodeRLayers", RENDER_LAYERS_NODE, frame)
     if render_layers.layer != view_layer.name:
         render_layers.layer = view_layer.name
     rgb_node = _get_or_new(nodes, "CompositorNodeOutputFile", RGB_NODE, frame)
-    _remove_outdated(nodes, PACK_NODE, "CompositorNodeCombineColor", frame)
     pack = _get_or_new(nodes, compat.COMBINE_XYZ_NODE, PACK_NODE, frame)
     raw = _get_or_new(nodes, "CompositorNodeOutputFile", RAW_NODE, frame)
     # An uncompressed copy of the image for the preview picture: decoding the PNG
     # would cost more than all the labels together.
     picture = _get_or_new(nodes, "CompositorNodeOutputFile", PREVIEW_NODE, frame)
-    new_extras = [e.node for e in EXTRA_OUTPUTS if e.node not in nodes]
-    extras = [_get_or_new(nodes, "CompositorNodeOutputFile", e.node, frame) for e in EXTRA_OUTPUTS]
+    new_passes = [_pass_node(o)[0] for o in PASS_OUTPUTS if _pass_node(o)[0] not in nodes]
+    pass_nodes = [
+        _get_or_new(nodes, "CompositorNodeOutputFile", _pass_node(o)[0], frame)
+        for o in PASS_OUTPUTS
+    ]
     if first_time:
         _place(nodes, frame, render_layers, rgb_node, pack, raw, picture)
-    for index, node in enumerate(extras):
-        if first_time or node.name in new_extras:
+    for index, node in enumerate(pass_nodes):
+        if first_time or node.name in new_passes:
             node.location = (picture.location.x, picture.location.y - 200.0 * (index + 1))
 
-    rgb_dir, raw_dir = output_paths(settings.output_dir)
+    rgb_dir, raw_dir = output_paths(output_dir)
     frame_pattern = "#" * layout.FRAME_DIGITS
     compat.configure_file_output(
         rgb_node, rgb_dir, "", [(frame_pattern, "RGBA")], file_format="PNG", color_depth="8"
@@ -149,7 +122,7 @@ def setup_compositor(scene, view_layer, *, rgb=None):
         raw,
         raw_dir,
         frame_pattern,
-        [(RAW_LAYER, "VECTOR")],
+        [(layout.RAW_LAYER, "VECTOR")],
         file_format="OPEN_EXR_MULTILAYER",
         color_depth="32",
     )
@@ -162,46 +135,46 @@ def setup_compositor(scene, view_layer, *, rgb=None):
         render_layers.outputs[sockets["image"]],
         compat.file_output_input(rgb_node, 0, frame_pattern),
     )
-    _link(tree, render_layers.outputs[sockets["depth"]], pack.inputs["X"])
-    _link(tree, render_layers.outputs[sockets["object_index"]], pack.inputs["Y"])
-    _link(tree, render_layers.outputs[sockets["material_index"]], pack.inputs["Z"])
-    _link(tree, pack.outputs[0], compat.file_output_input(raw, 0, RAW_LAYER))
+    depth, index, material = (pack.inputs[name] for name in layout.RAW_CHANNELS)
+    _link(tree, render_layers.outputs[sockets["depth"]], depth)
+    _link(tree, render_layers.outputs[sockets["object_index"]], index)
+    _link(tree, render_layers.outputs[sockets["material_index"]], material)
+    _link(tree, pack.outputs[0], compat.file_output_input(raw, 0, layout.RAW_LAYER))
     _link(
         tree,
         render_layers.outputs[sockets["image"]],
         compat.file_output_input(picture, 0, frame_pattern),
     )
-    for extra, node in zip(EXTRA_OUTPUTS, extras, strict=True):
+    for output, node in zip(PASS_OUTPUTS, pass_nodes, strict=True):
+        raw_pass = output.raw
         compat.configure_file_output(
             node,
             raw_dir,
-            frame_pattern + extra.suffix,
-            [(extra.layer, extra.kind)],
+            frame_pattern + raw_pass.suffix,
+            [(raw_pass.layer, "VECTOR" if raw_pass.channels == 3 else "RGBA")],
             file_format="OPEN_EXR_MULTILAYER",
             color_depth="32",
         )
-        wanted = getattr(settings, extra.choice)
-        source = None
-        if wanted:
-            # Blender 5.0 has no socket for a pass that is off.
-            source = render_layers.outputs[sockets[extra.socket]]
-        if extra.through_color:
-            split_name, join_name = _split_names(extra)
+        on = output.key in outputs
+        # Blender 5.0 has no socket for a pass that is off.
+        source = render_layers.outputs[sockets[raw_pass.socket]] if on else None
+        if _through_color(output):
+            _name, split_name, join_name = _pass_node(output)
             split = _get_or_new(nodes, "CompositorNodeSeparateColor", split_name, frame)
             join = _get_or_new(nodes, "CompositorNodeCombineColor", join_name, frame)
-            if first_time or node.name in new_extras:
+            if first_time or node.name in new_passes:
                 split.location = (node.location.x - 500.0, node.location.y)
                 join.location = (node.location.x - 250.0, node.location.y)
-            for index in range(4):
-                _link(tree, split.outputs[index], join.inputs[index])
+            for channel in range(4):
+                _link(tree, split.outputs[channel], join.inputs[channel])
             if source is not None:
                 _link(tree, source, split.inputs[0])
             source = join.outputs[0]
         if source is not None:
-            _link(tree, source, compat.file_output_input(node, 0, extra.layer))
-        _set_mute(node, not wanted)
-    _set_mute(picture, not settings.output_preview)
-    _set_mute(rgb_node, not (settings.output_rgb if rgb is None else rgb))
+            _link(tree, source, compat.file_output_input(node, 0, raw_pass.layer))
+        _set_mute(node, not on)
+    _set_mute(picture, "preview" not in outputs)
+    _set_mute(rgb_node, "rgb" not in outputs)
     return tree
 
 
@@ -262,16 +235,6 @@ def _get_or_new(nodes, bl_idname, name, parent=None):
     return node
 
 
-def _remove_outdated(nodes, name, bl_idname, frame):
-    """Remove our node ``name`` where an earlier version made it a ``bl_idname``.
-
-    A node of that name and type outside the extension's frame is the user's: kept.
-    """
-    node = nodes.get(name)
-    if node is not None and node.bl_idname == bl_idname and node.parent == frame:
-        nodes.remove(node)
-
-
 def _place(nodes, frame, render_layers, rgb, pack, raw, picture):
     # Below the user's nodes, so that nothing of theirs is covered.
     owned = {frame.name, *OWNED_NODES}
@@ -297,18 +260,15 @@ def _set_mute(node, mute):
         node.mute = mute
 
 
-# The copy layer's outputs exist only during a render (see render/copies.py).
+# The copy layer's outputs exist only during a render (see scene/copies.py).
 COPY_RENDER_LAYERS_NODE = "Ground Truth Copies Render Layers"
 COPY_SPLIT_NODE = "Ground Truth Copies Location"
 COPY_PACK_NODE = "Ground Truth Copies Pack"
 COPY_OUTPUT_NODE = "Ground Truth Copies Output"
 COPY_NODES = (COPY_OUTPUT_NODE, COPY_PACK_NODE, COPY_SPLIT_NODE, COPY_RENDER_LAYERS_NODE)
-# One layer: R = Object Info Random, G, B, A = the copy's location x, y, z.
-COPY_LAYER = "Copies"
-COPY_SUFFIX = "_copies"
 
 
-def setup_copy_outputs(scene, copy_layer):
+def setup_copy_outputs(scene, copy_layer, output_dir):
     """Write the copy layer's Random and Location AOVs to ``.raw/NNNNNN_copies.exr``."""
     tree = compat.get_tree(scene)
     nodes = tree.nodes
@@ -318,12 +278,12 @@ def setup_copy_outputs(scene, copy_layer):
     split = _get_or_new(nodes, "CompositorNodeSeparateColor", COPY_SPLIT_NODE, frame)
     pack = _get_or_new(nodes, "CompositorNodeCombineColor", COPY_PACK_NODE, frame)
     output = _get_or_new(nodes, "CompositorNodeOutputFile", COPY_OUTPUT_NODE, frame)
-    _rgb_dir, raw_dir = output_paths(scene.ground_truth.output_dir)
+    _rgb_dir, raw_dir = output_paths(output_dir)
     compat.configure_file_output(
         output,
         raw_dir,
-        "#" * layout.FRAME_DIGITS + COPY_SUFFIX,
-        [(COPY_LAYER, "RGBA")],
+        "#" * layout.FRAME_DIGITS + layout.COPY_SUFFIX,
+        [(layout.COPY_LAYER, "RGBA")],
         file_format="OPEN_EXR_MULTILAYER",
         color_depth="32",
     )
@@ -332,7 +292,7 @@ def setup_copy_outputs(scene, copy_layer):
     _link(tree, split.outputs["Red"], pack.inputs["Green"])
     _link(tree, split.outputs["Green"], pack.inputs["Blue"])
     _link(tree, split.outputs["Blue"], pack.inputs["Alpha"])
-    _link(tree, pack.outputs[0], compat.file_output_input(output, 0, COPY_LAYER))
+    _link(tree, pack.outputs[0], compat.file_output_input(output, 0, layout.COPY_LAYER))
 
 
 def remove_copy_outputs(scene):

@@ -3,9 +3,11 @@
 import bpy
 from bpy.props import BoolProperty
 
+from .. import compat
 from ..errors import GroundTruthError
 from ..nodes import setup
-from ..render import pipeline
+from ..render import pipeline, validate
+from ..render.options import options_from_settings, outputs_from_settings
 
 
 def _poll_camera(cls, context):
@@ -41,17 +43,14 @@ class GROUND_TRUTH_OT_render(bpy.types.Operator):
 
     def _create_job(self, context):
         scene = context.scene
-        settings = scene.ground_truth
-        view_layer = pipeline.render_view_layer(context.view_layer, scene)
-        frames = settings_frames(scene) if self.animation else [scene.frame_current]
-        return pipeline.RenderJob(
-            scene,
-            view_layer,
-            frames,
+        options = options_from_settings(
+            scene.ground_truth,
+            output_dir=validate.resolve_output_dir(scene),
+            frames=settings_frames(scene) if self.animation else [scene.frame_current],
+            view_layer=pipeline.render_view_layer(context.view_layer, scene).name,
             use_cycles=self.use_cycles,
-            overwrite=settings.overwrite,
-            labels_only=settings.labels_only,
         )
+        return pipeline.RenderJob(scene, options)
 
     def invoke(self, context, event):
         engine = context.scene.render.engine
@@ -62,7 +61,7 @@ class GROUND_TRUTH_OT_render(bpy.types.Operator):
                 self,
                 event,
                 title="Render with Cycles?",
-                message=f"The scene uses {engine.replace('BLENDER_', '').title()}, which has "
+                message=f"The scene uses {compat.engine_name(engine)}, which has "
                 "no Object Index pass. Render the ground truth with Cycles? "
                 "Your engine setting is kept.",
                 confirm_text="Render with Cycles",
@@ -166,14 +165,17 @@ class GROUND_TRUTH_OT_setup_compositor(bpy.types.Operator):
         scene = context.scene
         view_layer = pipeline.render_view_layer(context.view_layer, scene)
         existed = setup.has_setup(scene)
-        setup.setup_compositor(scene, view_layer)
+        settings = scene.ground_truth
+        setup.setup_compositor(
+            scene, view_layer, settings.output_dir, outputs_from_settings(settings)
+        )
         self.report(
             {"INFO"},
             "Ground-truth compositor nodes updated"
             if existed
             else "Ground-truth compositor nodes added",
         )
-        if scene.ground_truth.output_flow and scene.render.use_motion_blur:
+        if settings.output_flow and scene.render.use_motion_blur:
             self.report(
                 {"WARNING"},
                 "Motion blur is on: a plain render of this file writes no Vector pass, so no "

@@ -2,6 +2,7 @@
 
 import bpy
 
+from ..dataset.outputs import GROUPS, OUTPUTS
 from ..nodes import setup
 from ..scene import classes
 
@@ -12,11 +13,26 @@ class GroundTruthPanel:
     bl_category = "Ground Truth"
 
 
+# Objects per class of each scene, counted once per redraw of the class list: Blender
+# calls filter_items once, then draw_item for every visible row.
+_object_counts = {}
+
+
 class GROUND_TRUTH_UL_classes(bpy.types.UIList):
     """Classes with colour swatch, ID, name and object count."""
 
+    def filter_items(self, context, data, propname):
+        _object_counts[data.id_data.as_pointer()] = classes.class_object_counts(data.id_data)
+        items = getattr(data, propname)
+        helper = bpy.types.UI_UL_list
+        flags = helper.filter_items_by_name(self.filter_name, self.bitflag_filter_item, items)
+        order = helper.sort_items_by_name(items) if self.use_filter_sort_alpha else []
+        return flags, order
+
     def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index):
-        counts = classes.class_object_counts(context.scene)
+        counts = _object_counts.get(data.id_data.as_pointer())
+        if counts is None:
+            counts = classes.class_object_counts(data.id_data)
         row = layout.row(align=True)
         swatch = row.row()
         swatch.ui_units_x = 1.2
@@ -108,20 +124,12 @@ class VIEW3D_PT_ground_truth_output(GroundTruthPanel, bpy.types.Panel):
         layout.use_property_decorate = False
         settings = context.scene.ground_truth
         layout.prop(settings, "output_dir", text="Folder")
-        column = layout.column(heading="Write", align=True)
-        column.prop(settings, "output_rgb")
-        column.prop(settings, "output_depth")
-        column.prop(settings, "output_depth_mm")
-        column.prop(settings, "output_class")
-        column.prop(settings, "output_instance")
-        column.prop(settings, "output_part")
-        column.prop(settings, "output_normal")
-        column.prop(settings, "output_flow")
-        column.prop(settings, "output_occlusion")
-        column.prop(settings, "distinct_copies")
-        column.prop(settings, "output_meta")
-        column.prop(settings, "output_coco")
-        column.prop(settings, "output_preview")
+        for group in GROUPS:
+            column = layout.column(heading=group, align=True)
+            for output in OUTPUTS:
+                if output.group == group:
+                    column.prop(settings, output.setting)
+        layout.prop(settings, "distinct_copies")
 
 
 class VIEW3D_PT_ground_truth_render(GroundTruthPanel, bpy.types.Panel):

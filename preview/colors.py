@@ -66,29 +66,6 @@ def to_uint8(rgb: Sequence[float]) -> tuple[int, int, int]:
     return (r, g, b)
 
 
-def hex_color(rgb: Sequence[float]) -> str:
-    """Format an (r, g, b) float colour in 0..1 as ``"#rrggbb"``."""
-    r, g, b = to_uint8(rgb)
-    return f"#{r:02x}{g:02x}{b:02x}"
-
-
-def parse_hex(text: str) -> tuple[float, float, float]:
-    """Parse ``"#rrggbb"``, ``"rrggbb"``, ``"#rgb"`` or ``"rgb"`` into floats in 0..1.
-
-    Raises :class:`ValueError` for anything else.
-    """
-    digits = text.strip().removeprefix("#")
-    if len(digits) == 3:
-        digits = "".join(c * 2 for c in digits)
-    if len(digits) != 6:
-        raise ValueError(f"not a hex colour: {text!r}")
-    try:
-        value = int(digits, 16)
-    except ValueError:
-        raise ValueError(f"not a hex colour: {text!r}") from None
-    return ((value >> 16) / 255.0, ((value >> 8) & 0xFF) / 255.0, (value & 0xFF) / 255.0)
-
-
 def _palette(ids: np.ndarray, colors: dict[int, tuple[float, float, float]] | None) -> np.ndarray:
     """Return uint8 colours (N x 3) for the integer ``ids`` (0 -> black)."""
     colors = colors or {}

@@ -13,18 +13,12 @@ from bpy.props import (
     StringProperty,
 )
 
+from .. import compat
+from ..dataset.outputs import OUTPUTS
 from ..labels.ids import MAX_ID
 
 # No update callbacks: the bpy 4.2 module crashes at exit when a property has one
 # (measured on the 4.2.23 wheel), so changes that need side effects go through operators.
-
-# Blender 4.5 added the option that lets the file browser keep a folder relative to the
-# .blend file; 4.2 refuses to register a property with an option it does not know.
-_RELATIVE_PATH_OPTIONS = (
-    {"PATH_SUPPORTS_BLEND_RELATIVE"}
-    if "is_path_supports_blend_relative" in bpy.types.Property.bl_rna.properties
-    else set()
-)
 
 
 class GroundTruthClass(bpy.types.PropertyGroup):
@@ -50,7 +44,7 @@ class GroundTruthClass(bpy.types.PropertyGroup):
 
 
 class GroundTruthSceneSettings(bpy.types.PropertyGroup):
-    """Class table and output choices of a scene."""
+    """Class table and output choices of a scene (the outputs' checkboxes are added below)."""
 
     classes: CollectionProperty(type=GroundTruthClass)
     active_class_index: IntProperty(name="Active Class", default=0, min=0)
@@ -59,74 +53,13 @@ class GroundTruthSceneSettings(bpy.types.PropertyGroup):
         description="Folder the dataset is written to (// is relative to the .blend file)",
         default="//ground_truth/",
         subtype="DIR_PATH",
-        options=_RELATIVE_PATH_OPTIONS,
-    )
-    output_rgb: BoolProperty(
-        name="RGB", description="Write the rendered image as 8-bit sRGB PNG", default=True
-    )
-    output_depth: BoolProperty(
-        name="Depth",
-        description="Write planar depth in metres as a float32 OpenEXR",
-        default=True,
-    )
-    output_class: BoolProperty(
-        name="Class Map", description="Write the class map as a 16-bit PNG", default=True
-    )
-    output_instance: BoolProperty(
-        name="Instance Map", description="Write the instance map as a 16-bit PNG", default=True
-    )
-    output_depth_mm: BoolProperty(
-        name="Depth PNG (mm)",
-        description="Also write depth as a 16-bit PNG in millimetres (0 = no data), "
-        "as KITTI and NYU do",
-        default=False,
-    )
-    output_part: BoolProperty(
-        name="Part Map",
-        description="Write the part map as a 16-bit PNG: each pixel holds its material's "
-        "part ID (Material > Pass Index), 0 = none. Set part IDs on the materials first",
-        default=False,
-    )
-    output_normal: BoolProperty(
-        name="Normals",
-        description="Write unit surface normals in the camera frame (OpenCV axes: x right, "
-        "y down, z forward) as a float32 OpenEXR",
-        default=False,
-    )
-    output_flow: BoolProperty(
-        name="Optical Flow",
-        description="Write forward and backward optical flow in pixels (to the scene's next "
-        "and previous frame) with its validity as a float32 OpenEXR. Motion blur is switched "
-        "off for the render",
-        default=False,
+        options=compat.PATH_PROPERTY_OPTIONS,
     )
     distinct_copies: BoolProperty(
         name="Distinct Copies",
         description="Give every copy drawn by a collection instance, particle system or geometry "
         "nodes its own instance ID (adds a one-sample view layer to the render when copies of "
         "labelled objects are on screen)",
-        default=True,
-    )
-    output_occlusion: BoolProperty(
-        name="Visible Fraction",
-        description="Per instance, the fraction of its silhouette that is visible (in meta and "
-        "COCO), to filter heavily occluded objects. Costs ray casting on the CPU per frame",
-        default=False,
-    )
-    output_meta: BoolProperty(
-        name="Camera & Poses",
-        description="Write meta/NNNNNN.json: camera intrinsics and extrinsics, instance poses, "
-        "3D and 2D boxes, visible pixel counts",
-        default=True,
-    )
-    output_coco: BoolProperty(
-        name="COCO",
-        description="Keep annotations/coco_instances.json up to date (RLE masks, boxes)",
-        default=True,
-    )
-    output_preview: BoolProperty(
-        name="Preview",
-        description="Write a side-by-side preview picture for a quick visual check",
         default=True,
     )
     use_scene_range: BoolProperty(
@@ -159,6 +92,14 @@ class GroundTruthSceneSettings(bpy.types.PropertyGroup):
     saved_shading: StringProperty(options={"HIDDEN"})
     # JSON of what the compositor setup changed outside its own nodes, for its removal.
     compositor_record: StringProperty(options={"HIDDEN"})
+
+
+# One checkbox per output (``output_<key>``), from the output declarations.
+for _output in OUTPUTS:
+    GroundTruthSceneSettings.__annotations__[_output.setting] = BoolProperty(
+        name=_output.label, description=_output.description, default=_output.default
+    )
+del _output
 
 
 class GroundTruthObjectSettings(bpy.types.PropertyGroup):

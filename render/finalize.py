@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 import bpy
 
-from ..dataset import layout
+from ..dataset import layout, reader
 from ..errors import GroundTruthError
-from ..labels import convert
-from ..scene import annotations, classes
+from ..scene import classes, frame_info
+from .options import options_from_settings
 from .writer import DatasetWriter
 
 
@@ -33,10 +33,21 @@ def raw_frames(output_dir):
 
 
 def finalize(scene, output_dir):
-    """Convert every raw frame in ``output_dir`` and list all complete frames."""
+    """Convert every raw frame in ``output_dir`` and list all complete frames.
+
+    The outputs are those the scene's settings ask for (the saved setup's), written
+    into ``output_dir`` whatever folder the setup names.
+    """
     if not os.path.isdir(output_dir):
         raise GroundTruthError(f"There is no dataset folder {output_dir}")
-    writer = DatasetWriter(scene, output_dir, classes.planned_instances(scene))
+    labels = classes.label_table(scene)
+    options = options_from_settings(
+        scene.ground_truth,
+        output_dir=output_dir,
+        frames=(),
+        view_layer=scene.view_layers[0].name,
+    )
+    writer = DatasetWriter(scene, options, labels)
     listed = writer.check_compatible()
     pending = raw_frames(output_dir)
     if not pending and not listed:
@@ -49,18 +60,15 @@ def finalize(scene, output_dir):
     try:
         for frame in pending:
             scene.frame_set(frame)
-            info = annotations.frame_info(
-                scene, bpy.context.evaluated_depsgraph_get(), writer.instances
-            )
-            writer.convert(frame, info)
+            depsgraph = bpy.context.evaluated_depsgraph_get()
+            writer.convert(frame, frame_info.collect(scene, depsgraph, options, labels))
             report.converted.append(frame)
     finally:
         scene.frame_set(current)
-    kinds = [layout.CLASS_DIR, layout.INSTANCE_DIR]
     report.frames = sorted(
         f
         for f in set(listed) | set(report.converted)
-        if convert.frame_complete(output_dir, f, kinds)
+        if reader.frame_readable(output_dir, f, ["class", "instance"])
     )
     writer.write_dataset(report.frames, final=True)
     return report

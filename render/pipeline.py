@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 
 import bpy
 
-from ..dataset import layout
+from ..dataset import reader
+from ..dataset.outputs import frame_outputs
 from ..errors import GroundTruthError
-from ..labels import convert
-from ..scene import annotations, classes
+from ..scene import classes, frame_info
 from . import validate
+from .options import options_from_settings
 from .session import RenderSession
 from .worker import BackgroundWorker
 from .writer import DatasetWriter
@@ -48,56 +49,37 @@ def scene_frames(scene):
 
 
 class RenderJob:
-    """One Render Ground Truth run over a list of frames."""
+    """One Render Ground Truth run of ``scene`` with :class:`~.options.RenderOptions`."""
 
-    def __init__(
-        self,
-        scene,
-        view_layer,
-        frame_list,
-        *,
-        use_cycles=False,
-        overwrite=False,
-        labels_only=False,
-        samples=None,
-    ):
+    def __init__(self, scene, options):
         self.scene = scene
-        self.view_layer = view_layer
-        self.use_cycles = use_cycles
-        self.labels_only = labels_only
-        self.samples = samples
-        output_dir = validate.resolve_output_dir(scene)
+        self.options = options
+        self.view_layer = scene.view_layers.get(options.view_layer)
+        if self.view_layer is None:
+            raise GroundTruthError(f"The scene has no view layer {options.view_layer!r}")
+        output_dir = options.output_dir
         validate.check_writable(output_dir)
-        warnings = validate.check_scene(scene, view_layer, use_cycles=use_cycles)
-        validate.check_frames(frame_list)
-        if samples is not None and samples < 1:
+        warnings = validate.check_scene(scene, self.view_layer, options)
+        validate.check_frames(options.frames)
+        if options.samples is not None and options.samples < 1:
             raise GroundTruthError("Samples must be at least 1")
         self.report = RenderReport(output_dir=output_dir, warnings=warnings)
-        self.writer = DatasetWriter(scene, output_dir, classes.planned_instances(scene))
+        self.labels = classes.label_table(scene)
+        self.writer = DatasetWriter(scene, options, self.labels)
         done = set(self.writer.check_compatible())
-        kinds = self._kinds()
+        keys = [output.key for output in frame_outputs(options.outputs)]
         self.todo = []
-        for frame in dict.fromkeys(frame_list):
-            if not overwrite and frame in done and convert.frame_complete(output_dir, frame, kinds):
+        for frame in dict.fromkeys(options.frames):
+            if (
+                not options.overwrite
+                and frame in done
+                and reader.frame_readable(output_dir, frame, keys)
+            ):
                 self.report.skipped.append(frame)
             else:
                 self.todo.append(frame)
         self._done = sorted(done)
         self._started = None
-
-    def _kinds(self):
-        settings = self.scene.ground_truth
-        wanted = {
-            layout.RGB_DIR: settings.output_rgb and not self.labels_only,
-            layout.DEPTH_DIR: settings.output_depth,
-            layout.CLASS_DIR: settings.output_class,
-            layout.INSTANCE_DIR: settings.output_instance,
-            layout.PREVIEW_DIR: settings.output_preview,
-            layout.PART_DIR: settings.output_part,
-            layout.NORMAL_DIR: settings.output_normal,
-            layout.FLOW_DIR: settings.output_flow,
-        }
-        return [kind for kind, on in wanted.items() if on]
 
     def seconds_left(self):
         """Estimated seconds until the last frame is written, None before the first."""
@@ -114,32 +96,26 @@ class RenderJob:
         the scene, and every finished frame is complete and listed in dataset.json.
         """
         scene = self.scene
-        output_dir = self.report.output_dir
         self._started = time.perf_counter()
         if not self.todo:
             return
-        os.makedirs(output_dir, exist_ok=True)
+        os.makedirs(self.options.output_dir, exist_ok=True)
         classes.sync_instance_ids(scene)
         worker = BackgroundWorker(low_priority=True)
         try:
-            with RenderSession(
-                scene,
-                self.view_layer,
-                use_cycles=self.use_cycles,
-                labels_only=self.labels_only,
-                samples=self.samples,
-            ) as session:
+            with RenderSession(scene, self.view_layer, self.options, self.labels) as session:
                 for position, frame in enumerate(self.todo):
                     yield position, len(self.todo), frame
                     scene.frame_set(frame)
-                    options = {"layer": session.render_layer} if session.render_layer else {}
-                    result = bpy.ops.render.render(write_still=False, **options)
+                    layer = {"layer": session.render_layer} if session.render_layer else {}
+                    result = bpy.ops.render.render(write_still=False, **layer)
                     if "FINISHED" not in result:
                         raise GroundTruthError(f"Blender did not finish rendering frame {frame}")
-                    info = annotations.frame_info(
+                    info = frame_info.collect(
                         scene,
                         bpy.context.evaluated_depsgraph_get(),
-                        self.writer.instances,
+                        self.options,
+                        self.labels,
                         with_copies=session.copy_layer is not None,
                     )
                     # Converted on the worker while the next frame renders.
@@ -191,6 +167,20 @@ def _write_error(error):
     )
 
 
-def render_ground_truth(scene, view_layer, frame_list, *, progress=None, **options):
-    """Validate, render ``frame_list`` and write the dataset; returns a ``RenderReport``."""
-    return RenderJob(scene, view_layer, frame_list, **options).run(progress)
+def render_ground_truth(scene, frames=None, *, view_layer=None, progress=None, **changes):
+    """Render ``frames`` of ``scene`` with its Ground Truth settings; returns the report.
+
+    For scripts: ``frames`` default to the scene's range, ``view_layer`` to the first;
+    ``changes`` override options of :class:`~.options.RenderOptions` (``output_dir``,
+    ``outputs``, ``labels_only``, ``samples``, ``overwrite``, ``use_cycles``, ...).
+    ``progress(done, total, frame)`` may raise :class:`RenderCancelledError`.
+    """
+    if "output_dir" not in changes:
+        changes["output_dir"] = validate.resolve_output_dir(scene)
+    options = options_from_settings(
+        scene.ground_truth,
+        frames=scene_frames(scene) if frames is None else frames,
+        view_layer=(view_layer or scene.view_layers[0]).name,
+        **changes,
+    )
+    return RenderJob(scene, options).run(progress)

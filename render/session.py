@@ -1,70 +1,106 @@
 """The temporary render state: set what the ground truth needs, restore all of it after.
 
 ``RenderSession`` is a context manager. Whatever it changes (engine, compositing,
-motion blur for optical flow, the compositor setup, passes, foreign pass indices, the
-preview colours, the current frame) is put back on exit, whether the render finished, failed or was
-cancelled.
+samples, motion blur for optical flow, the compositor setup, passes, foreign pass
+indices, the preview colours, the copy layer and its material AOVs, the current
+frame) is put back on exit, whether the render finished, failed or was cancelled.
+Each change registers its undo on a :class:`contextlib.ExitStack` as it is made, so
+every undo runs even when an earlier one fails; the failures are chained and raised
+together.
 """
+
+import contextlib
 
 import bpy
 
+from ..errors import GroundTruthError
 from ..nodes import setup
 from ..scene import classes, copies, viewport
+from .options import outputs_from_settings
 
 
 class RenderSession:
-    """Save the scene's render state on enter, prepare it, restore it on exit."""
+    """Save the scene's render state on enter, prepare it, restore it on exit.
 
-    def __init__(self, scene, view_layer, *, use_cycles=False, labels_only=False, samples=None):
+    ``options`` are the run's :class:`~.options.RenderOptions`, ``labels`` its
+    :class:`~ground_truth.labels.tables.LabelTable`.
+    """
+
+    def __init__(self, scene, view_layer, options, labels):
         self.scene = scene
         self.view_layer = view_layer
-        self.use_cycles = use_cycles
-        self.labels_only = labels_only
-        self.samples = samples
-        self._restore = []
+        self.options = options
+        self.labels = labels
         self.copy_layer = None
+        self._stack = contextlib.ExitStack()
 
     def __enter__(self):
-        scene = self.scene
-        render = scene.render
         try:
-            self._save_attribute(scene, "frame_current")
-            self._save_attribute(render, "use_compositing")
-            if self.use_cycles:
-                self._save_attribute(render, "engine")
-                render.engine = "CYCLES"
-            render.use_compositing = True
-            if scene.ground_truth.output_flow:
-                # Cycles writes the Vector pass only without motion blur.
-                self._save_attribute(render, "use_motion_blur")
-                render.use_motion_blur = False
-            self._set_cycles()
-            if scene.ground_truth.preview_colors:
-                # Object colours can feed materials: render with the user's own.
-                viewport.restore_colors(scene)
-                self._restore.append(lambda: viewport.refresh_colors(scene))
-            self._zero_foreign_pass_indices()
-            rgb = False if self.labels_only else None
-            if setup.has_setup(scene):
-                for attribute in setup.ALL_PASSES:
-                    self._save_attribute(self.view_layer, attribute)
-                self._save_attribute(scene.ground_truth, "compositor_record")
-                # The saved setup goes back to the scene's own output choices after.
-                self._restore.append(lambda: setup.setup_compositor(scene, self.view_layer))
-                setup.setup_compositor(scene, self.view_layer, rgb=rgb)
-            else:
-                setup.setup_compositor(scene, self.view_layer, rgb=rgb)
-                self._restore.append(lambda: setup.remove_compositor(scene))
-            self._add_copy_layer()
-        except BaseException:
-            self.__exit__(None, None, None)
+            self._prepare()
+        except BaseException as error:
+            self._close(error)
             raise
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        while self._restore:
-            self._restore.pop()()
+        self._close(exc)
         return False
+
+    def _close(self, pending):
+        """Run every undo, then report a failing one (with the render's own error, if any).
+
+        ``pending`` is the exception the render is ending with, or None.
+        """
+        try:
+            self._stack.close()
+        except Exception as error:
+            message = (
+                f"Ground Truth could not put back all of the scene's settings after the "
+                f"render ({error}); check the render settings"
+            )
+            if isinstance(pending, Exception):
+                raise GroundTruthError(f"{pending}. Also: {message}") from pending
+            if pending is None or isinstance(pending, GeneratorExit):
+                raise GroundTruthError(message) from error
+            raise  # KeyboardInterrupt and the like stay what they are
+
+    def _prepare(self):
+        scene, options = self.scene, self.options
+        render = scene.render
+        self._set(scene, "frame_current", scene.frame_current)
+        if options.use_cycles:
+            self._set(render, "engine", "CYCLES")
+        self._set(render, "use_compositing", True)
+        if "flow" in options.outputs:
+            # Cycles writes the Vector pass only without motion blur.
+            self._set(render, "use_motion_blur", False)
+        self._set_cycles()
+        if scene.ground_truth.preview_colors:
+            # Object colours can feed materials: render with the user's own.
+            viewport.restore_colors(scene)
+            self._stack.callback(viewport.refresh_colors, scene)
+        self._zero_foreign_pass_indices()
+        self._set_compositor()
+        self._add_copy_layer()
+
+    def _set_compositor(self):
+        scene, options = self.scene, self.options
+        if setup.has_setup(scene):
+            # The saved setup (a farm's) goes back to the scene's own settings after.
+            settings = scene.ground_truth
+            for attribute in setup.ALL_PASSES:
+                self._set(self.view_layer, attribute, getattr(self.view_layer, attribute))
+            self._set(settings, "compositor_record", settings.compositor_record)
+            self._stack.callback(
+                setup.setup_compositor,
+                scene,
+                self.view_layer,
+                settings.output_dir,
+                outputs_from_settings(settings),
+            )
+        else:
+            self._stack.callback(setup.remove_compositor, scene)
+        setup.setup_compositor(scene, self.view_layer, options.output_dir, options.outputs)
 
     @property
     def render_layer(self):
@@ -73,49 +109,50 @@ class RenderSession:
 
     def _add_copy_layer(self):
         # Copies of labelled objects on screen: a one-sample layer tells them apart.
-        self.copy_layer = None
         scene = self.scene
-        if not scene.ground_truth.distinct_copies:
+        if not self.options.distinct_copies:
             return
-        found = copies.labelled_copies(scene, bpy.context.evaluated_depsgraph_get())
+        found = copies.labelled_copies(
+            scene, bpy.context.evaluated_depsgraph_get(), self.labels.class_ids
+        )
         if not found:
             return
-        self._restore.append(copies.add_material_aovs([m for c in found for m in c["materials"]]))
+        self._stack.callback(copies.add_material_aovs([m for c in found for m in c["materials"]]))
         for layer in scene.view_layers:
             if layer != self.view_layer and layer.use:
                 # Only the two layers render; the others get their flag back after.
-                self._save_attribute(layer, "use")
-                layer.use = False
+                self._set(layer, "use", False)
         layer = copies.add_copy_layer(scene, self.view_layer)
         self.copy_layer = layer
-        self._restore.append(lambda: scene.view_layers.remove(layer))
-        setup.setup_copy_outputs(scene, layer)
-        self._restore.append(lambda: setup.remove_copy_outputs(scene))
+        self._stack.callback(scene.view_layers.remove, layer)
+        setup.setup_copy_outputs(scene, layer, self.options.output_dir)
+        self._stack.callback(setup.remove_copy_outputs, scene)
 
     def _set_cycles(self):
         cycles = self.scene.cycles
-        wanted = {}
-        if self.samples is not None:
-            wanted["samples"] = self.samples
-        if self.labels_only:
+        if self.options.samples is not None:
+            self._set(cycles, "samples", self.options.samples)
+        if self.options.labels_only:
             # Labels come from the first sample of the camera rays: one sample and no
             # bounces give the same depth and IDs at a fraction of the cost.
-            wanted.update(samples=1, max_bounces=0, use_denoising=False)
-        for attribute, value in wanted.items():
-            self._save_attribute(cycles, attribute)
-            setattr(cycles, attribute, value)
+            self._set(cycles, "samples", 1)
+            self._set(cycles, "max_bounces", 0)
+            self._set(cycles, "use_denoising", False)
 
-    def _save_attribute(self, owner, attribute):
-        value = getattr(owner, attribute)
+    def _set(self, owner, attribute, value):
+        """Set ``owner.attribute`` to ``value``; its value now is put back on exit."""
+        saved = getattr(owner, attribute)
 
         def restore():
-            if getattr(owner, attribute) != value:
+            if getattr(owner, attribute) != saved:
                 if attribute == "frame_current":
-                    owner.frame_set(value)
+                    owner.frame_set(saved)
                 else:
-                    setattr(owner, attribute, value)
+                    setattr(owner, attribute, saved)
 
-        self._restore.append(restore)
+        self._stack.callback(restore)
+        if getattr(owner, attribute) != value:
+            setattr(owner, attribute, value)
 
     def _zero_foreign_pass_indices(self):
         # Pass indices the user set by hand on unlabelled objects would show up as
@@ -123,6 +160,4 @@ class RenderSession:
         for ob in self.scene.objects:
             # Linked objects included: Blender lets a session change their pass index.
             if classes.is_foreign_pass_index(ob):
-                value = ob.pass_index
-                ob.pass_index = 0
-                self._restore.append(lambda ob=ob, value=value: setattr(ob, "pass_index", value))
+                self._set(ob, "pass_index", 0)

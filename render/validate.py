@@ -47,8 +47,8 @@ def check_writable(folder):
         raise GroundTruthError(f"The output folder '{folder}' cannot be written (no permission)")
 
 
-def check_scene(scene, view_layer, *, use_cycles=False):
-    """Validate the scene for a ground-truth render; returns a list of warnings."""
+def check_scene(scene, view_layer, options):
+    """Validate the scene for a render with ``options``; returns a list of warnings."""
     camera = scene.camera
     if camera is None:
         raise GroundTruthError(
@@ -64,7 +64,7 @@ def check_scene(scene, view_layer, *, use_cycles=False):
             "pinhole intrinsics. Ground Truth supports perspective and orthographic cameras"
         )
     if (
-        scene.ground_truth.output_flow
+        "flow" in options.outputs
         and camera.data.type == "ORTHO"
         and not compat.ORTHO_CAMERA_VECTOR_PASS_OK
     ):
@@ -73,8 +73,8 @@ def check_scene(scene, view_layer, *, use_cycles=False):
             "Vector pass for moving orthographic cameras, so Ground Truth writes no optical "
             "flow with them. Untick Optical Flow, or use a perspective camera"
         )
-    if scene.render.engine != SUPPORTED_ENGINE and not use_cycles:
-        engine = scene.render.engine.replace("BLENDER_", "").replace("_NEXT", "").title()
+    if scene.render.engine != SUPPORTED_ENGINE and not options.use_cycles:
+        engine = compat.engine_name(scene.render.engine)
         raise GroundTruthError(
             f"{engine} has no Object Index pass: Ground Truth renders with Cycles. "
             "Render with Cycles for the ground truth only (your engine setting is kept)"
@@ -86,7 +86,7 @@ def check_scene(scene, view_layer, *, use_cycles=False):
         raise GroundTruthError(
             f"Class names must be unique: '{duplicates[0]}' is used twice. Rename one in the list"
         )
-    return _label_warnings(scene) + _image_warnings(scene, camera)
+    return _label_warnings(scene) + _image_warnings(scene, camera, options)
 
 
 def _label_warnings(scene):
@@ -108,7 +108,7 @@ def _label_warnings(scene):
     return warnings
 
 
-def _image_warnings(scene, camera):
+def _image_warnings(scene, camera, options):
     # Settings that make the RGB image disagree with the labels: said, not hidden.
     warnings = []
     if camera.data.dof.use_dof:
@@ -116,7 +116,7 @@ def _image_warnings(scene, camera):
             "Depth of field blurs the RGB image, not the labels: depth and IDs are those of "
             "the surface each pixel's first camera ray hits"
         )
-    if scene.render.use_motion_blur and scene.ground_truth.output_flow:
+    if scene.render.use_motion_blur and "flow" in options.outputs:
         warnings.append(
             "Motion blur is off for this render (Cycles writes the Vector pass for optical "
             "flow only without it): the RGB image is not blurred. Your setting is restored after"

@@ -1,23 +1,26 @@
 """What is written for each frame and for the dataset, shared by render and finalize.
 
-``DatasetWriter`` reads everything it needs from the scene when it is created;
-after that its methods touch no Blender data, so they can run on the background
-worker thread while the next frame renders.
+``DatasetWriter`` takes everything it needs from the scene when it is created (on the
+main thread) as frozen values: the run's options, the label table, the scene's
+description. After that its methods touch no Blender data, so they run on the
+background worker thread while the next frame renders. The copy table and the COCO
+entries it builds up belong to that thread alone.
 """
 
 import os
 import time
+from dataclasses import asdict
 
 import bpy
 import numpy as np
 
-from ..codecs import depth_mm, exr
-from ..dataset import coco, meta
+from ..codecs import exr
+from ..dataset import coco, layout, meta
 from ..dataset import description as dataset_json
 from ..errors import GroundTruthError
-from ..geometry import boxes
-from ..labels import convert, copies
-from ..nodes import setup
+from ..labels import annotations, convert, copies, passes
+from ..labels.masks import bboxes_from_instance_map
+from ..scene import frame_info
 
 # The COCO file is rewritten at most this often during a render, and always at the end.
 COCO_INTERVAL_S = 2.0
@@ -37,43 +40,32 @@ def material_parts(depsgraph):
 
 
 class DatasetWriter:
-    """Writes a scene's frames and dataset.json into one output folder."""
+    """Writes a scene's frames and dataset.json into one output folder.
 
-    def __init__(self, scene, output_dir, instances):
-        settings = scene.ground_truth
-        render = scene.render
-        scale = render.resolution_percentage / 100.0
-        self.output_dir = output_dir
-        self.instances = instances
-        self._lookup = convert.class_lookup({i["id"]: i["class_id"] for i in instances})
-        self._class_colors = {c.id: tuple(c.color) for c in settings.classes}
-        self._class_names = {c.id: c.name for c in settings.classes}
-        self._outputs = {
-            "unit_scale": scene.unit_settings.scale_length,
-            "write_depth": settings.output_depth,
-            "write_class": settings.output_class,
-            "write_instance": settings.output_instance,
-            "write_preview": settings.output_preview,
-            "write_part": settings.output_part,
-            "write_normal": settings.output_normal,
-            "write_flow": settings.output_flow,
-        }
-        self._write_meta = settings.output_meta
-        self._write_coco = settings.output_coco
-        self._write_depth_mm = settings.output_depth_mm
-        self._copies = None  # core.copies.CopyTable, made when copies first show up
+    ``options`` are the run's :class:`~ground_truth.render.options.RenderOptions`,
+    ``labels`` its :class:`~ground_truth.labels.tables.LabelTable`.
+    """
+
+    def __init__(self, scene, options, labels):
+        self.options = options
+        self.output_dir = options.output_dir
+        self.labels = labels
+        self._unit_scale = scene.unit_settings.scale_length
+        self._class_colors = {c.id: c.color for c in labels.classes}
+        self._class_names = {c.id: c.name for c in labels.classes}
+        self._lookup = passes.class_lookup({i.id: i.class_id for i in labels.instances})
+        # Copies found while rendering: their instance entries and IDs (worker thread).
+        self._copy_entries = []
+        self._copies = None  # labels.copies.CopyTable, made when copies first show up
         self._coco_entries = None  # frame -> (image, annotations), loaded on first use
         self._coco_written = 0.0
         self._coco_dirty = False
         self._dataset = {
-            "classes": [
-                {"id": c.id, "name": c.name, "color": tuple(c.color)} for c in settings.classes
-            ],
-            "instances": instances,
+            "classes": labels.class_dicts(),
             "blender_version": bpy.app.version_string,
             "scene": scene.name,
             "blend_file": os.path.basename(bpy.data.filepath),
-            "resolution": (int(render.resolution_x * scale), int(render.resolution_y * scale)),
+            "resolution": frame_info.image_size(scene),
             "parts": material_parts(bpy.context.evaluated_depsgraph_get()),
         }
 
@@ -99,35 +91,35 @@ class DatasetWriter:
     def convert(self, frame, info=None):
         """Turn the raw passes of ``frame`` into label files and annotations.
 
-        ``info`` is ``annotations.frame_info`` of the frame: without it (or without an
+        ``info`` is ``scene.frame_info.collect`` of the frame: without it (or without an
         instance map) no meta file is written.
         """
         root = self.output_dir
+        outputs = self.options.outputs
         camera = info["camera"] if info is not None else None
         found_copies = info.get("copies") if info is not None else None
         labels = convert.convert_frame(
             root,
             frame,
+            outputs,
+            unit_scale=self._unit_scale,
+            lookup=self._lookup,
+            class_colors=self._class_colors,
+            class_names=self._class_names,
             world_to_camera_cv=camera["world_to_camera_cv"] if camera else None,
             refine=(lambda instance: self._copy_ids(frame, instance, found_copies))
             if found_copies
             else None,
-            lookup=self._lookup,
-            class_colors=self._class_colors,
-            class_names=self._class_names,
-            **self._outputs,
         )
-        if self._write_depth_mm:
-            depth_mm.write_depth_mm(root, frame, labels.depth)
         # Boxes and pixel counts once, for the meta and for COCO.
-        found = boxes.bboxes_from_instance_map(labels.instance)
+        found = bboxes_from_instance_map(labels.instance)
         instances = None
-        if self._write_meta and info is not None:
+        if "meta" in outputs and info is not None:
             height, width = labels.instance.shape
             inputs = info["instances"] + [
                 {**c, "id": self._copies.id_of(c["key"])} for c in found_copies or []
             ]
-            instances = meta.instance_annotations(
+            instances = annotations.instance_annotations(
                 labels.instance,
                 inputs,
                 info["camera"]["world_to_camera_cv"],
@@ -137,7 +129,7 @@ class DatasetWriter:
             meta.write_meta(
                 root, frame, meta.frame_meta(frame, width, height, info["camera"], instances)
             )
-        if self._write_coco:
+        if "coco" in outputs:
             entries = self._entries()
             entries[frame] = coco.frame_entry(
                 root,
@@ -151,29 +143,32 @@ class DatasetWriter:
         return labels
 
     def _copy_ids(self, frame, instance, found_copies):
-        """The instance map with each copy's own ID (see core/copies.py)."""
-        path = convert.raw_frame_path(self.output_dir, frame, setup.COPY_SUFFIX)
+        """The instance map with each copy's own ID (see labels/copies.py)."""
+        path = layout.raw_path(self.output_dir, frame, layout.COPY_SUFFIX)
         channels = exr.read_exr(path)
-        layer = {name.split(".")[-1]: values for name, values in channels.items()}
-        location = np.stack([layer["G"], layer["B"], layer["A"]], axis=-1)
+        random, *location = passes.layer_arrays(channels, layout.COPY_LAYER, 4)
         if self._copies is None:
             known = {
                 (i["instancer"], tuple(i["copy"]), i["owner"]): i["id"]
                 for i in self._previous_instances()
                 if "copy" in i
             }
-            first = max([0, *(i["id"] for i in self.instances)]) + 1
+            first = max([0, *(i.id for i in self.labels.instances)]) + 1
             self._copies = copies.CopyTable(first, known)
         result = copies.assign_copy_ids(
-            instance, layer["R"], location, [c["copy"] for c in found_copies], self._copies
+            instance,
+            random,
+            np.stack(location, axis=-1),
+            [c["copy"] for c in found_copies],
+            self._copies,
         )
-        listed = {i["id"] for i in self.instances}
+        listed = {i.id for i in self.labels.instances} | {e["id"] for e in self._copy_entries}
         for found in found_copies:
             copy_id = self._copies.id_of(found["key"])
             self._lookup[copy_id] = found["class_id"]
             if copy_id not in listed:
                 listed.add(copy_id)
-                self.instances.append(
+                self._copy_entries.append(
                     {
                         "id": copy_id,
                         "object": found["object"],
@@ -203,14 +198,16 @@ class DatasetWriter:
         return self._coco_entries
 
     def description(self, done):
-        return dataset_json.build(frames=done, **self._dataset)
+        """The dataset.json of this dataset listing the frames ``done``."""
+        instances = [asdict(i) for i in self.labels.instances] + self._copy_entries
+        return dataset_json.build(frames=done, instances=instances, **self._dataset)
 
     def write_dataset(self, done, final=False):
         """Write dataset.json listing ``done``, and the COCO file when due (or ``final``)."""
         data = self.description(done)
         dataset_json.write(self.output_dir, data)
         due = time.monotonic() - self._coco_written >= COCO_INTERVAL_S
-        if self._write_coco and self._coco_dirty and (final or due):
+        if "coco" in self.options.outputs and self._coco_dirty and (final or due):
             entries = self._entries()
             listed = [entries[f] for f in data["frames"] if entries.get(f) is not None]
             coco.write_document(self.output_dir, coco.coco_document(data, listed))

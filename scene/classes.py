@@ -4,9 +4,16 @@ Every function takes the scene (and objects) explicitly, validates, changes data
 and raises ``GroundTruthError`` with a message for the user on bad input.
 """
 
-from ..dataset.layout import unique_name
 from ..errors import GroundTruthError
-from ..labels.ids import MAX_ID, IdSpaceFull, ObjectEntry, plan_instance_ids, smallest_free_id
+from ..labels.ids import (
+    MAX_ID,
+    IdSpaceFull,
+    ObjectEntry,
+    plan_instance_ids,
+    smallest_free_id,
+    unique_name,
+)
+from ..labels.tables import ClassEntry, InstanceEntry, LabelTable
 from ..preview import colors
 
 
@@ -181,17 +188,21 @@ def _instance_plan(scene):
 
 
 def planned_instances(scene):
-    """The instance table a render would use, without changing anything.
-
-    A list of ``{"id", "object", "class_id"}`` for the labelled objects, by ID.
-    """
+    """The instance table a render would use, without changing anything: a tuple of
+    :class:`~ground_truth.labels.tables.InstanceEntry` for the labelled objects, by ID."""
     objects, entries, plan = _instance_plan(scene)
     table = [
-        {"id": plan[entry.name], "object": ob.name, "class_id": entry.class_id}
+        InstanceEntry(plan[entry.name], ob.name, entry.class_id)
         for ob, entry in zip(objects, entries, strict=True)
         if entry.class_id and plan[entry.name]
     ]
-    return sorted(table, key=lambda item: item["id"])
+    return tuple(sorted(table, key=lambda item: item.id))
+
+
+def label_table(scene):
+    """The class table and the planned instance table of ``scene``, frozen."""
+    classes = tuple(ClassEntry(c.id, c.name, tuple(c.color)) for c in scene.ground_truth.classes)
+    return LabelTable(classes, planned_instances(scene))
 
 
 def sync_instance_ids(scene):

@@ -1,4 +1,4 @@
-"""The Blender side of distinct instance IDs for copies (see core/copies.py).
+"""The Blender side of distinct instance IDs for copies (see labels/copies.py).
 
 During a Ground Truth render with copies of labelled objects on screen, the render
 session adds a one-sample view layer ("Ground Truth Copies") that sees exactly what the
@@ -9,6 +9,7 @@ the render: the user's materials, layers and instancing stay as they were.
 
 import numpy as np
 
+from .. import compat
 from ..labels.copies import LOCATION_AOV, RANDOM_AOV, Copy, random_value
 
 COPY_LAYER = "Ground Truth Copies"
@@ -47,14 +48,16 @@ def _source_object(instance, scene):
     return users[0] if users else original
 
 
-def labelled_copies(scene, depsgraph):
+def labelled_copies(scene, depsgraph, class_ids):
     """The copies drawn this frame whose source object or instancer has a class.
 
-    Returns a list of dicts: ``copy`` (core.copies.Copy), ``key``, ``class_id``,
+    ``class_ids`` are the IDs of the class table (an object with another ID is
+    unlabelled).
+
+    Returns a list of dicts: ``copy`` (labels.copies.Copy), ``key``, ``class_id``,
     ``object`` (source name), ``instancer``, ``matrix_world`` (4x4), ``bounds``
     (8x3 local corners) and ``materials`` (the material data-blocks it is drawn with).
     """
-    class_ids = {c.id for c in scene.ground_truth.classes}
     result = []
     for instance in depsgraph.object_instances:
         if not instance.is_instance or instance.object.type not in GEOMETRY_TYPES:
@@ -92,9 +95,10 @@ def add_material_aovs(materials):
     """Add the AOV outputs to ``materials``; returns a function that removes them."""
     changed = []
     for material in {m.original for m in materials}:
-        if material.library is not None or not material.use_nodes:
+        tree = compat.material_nodes(material)
+        if material.library is not None or tree is None:
             continue
-        nodes = material.node_tree.nodes
+        nodes = tree.nodes
         if MATERIAL_NODES[0] in nodes:
             continue
         info = nodes.new("ShaderNodeObjectInfo")
@@ -105,14 +109,14 @@ def add_material_aovs(materials):
             node.location = (-2000.0, -2000.0 - 200.0 * len(changed))
         random.aov_name = RANDOM_AOV
         location.aov_name = LOCATION_AOV
-        links = material.node_tree.links
+        links = tree.links
         links.new(info.outputs["Random"], random.inputs["Value"])
         links.new(info.outputs["Location"], location.inputs["Color"])
         changed.append(material)
 
     def remove():
         for material in changed:
-            nodes = material.node_tree.nodes
+            nodes = compat.material_nodes(material).nodes
             for name in MATERIAL_NODES:
                 node = nodes.get(name)
                 if node is not None:
@@ -130,8 +134,7 @@ def add_copy_layer(scene, main_layer):
     layer.pass_alpha_threshold = main_layer.pass_alpha_threshold
     layer.material_override = main_layer.material_override
     for attribute in ("use_solid", "use_strand", "use_volumes", "use_motion_blur"):
-        if hasattr(main_layer, attribute):
-            setattr(layer, attribute, getattr(main_layer, attribute))
+        setattr(layer, attribute, getattr(main_layer, attribute))
     _copy_visibility(main_layer.layer_collection, layer.layer_collection)
     for name, kind in ((RANDOM_AOV, "VALUE"), (LOCATION_AOV, "COLOR")):
         aov = layer.aovs.add()

@@ -1,7 +1,7 @@
 """Per-instance occlusion: the pixels an instance would cover with nothing in front of it.
 
 An instance's **visible fraction** is ``visible_pixels / unoccluded_pixels``, clamped to
-1.0 (:func:`ground_truth.core.silhouette.visible_fraction`):
+1.0 (:func:`ground_truth.geometry.silhouette.visible_fraction`):
 
 - ``visible_pixels`` are its pixels in the instance map (what the render saw);
 - ``unoccluded_pixels`` (:func:`unoccluded_pixels`) are the pixels whose centre ray would
@@ -9,7 +9,7 @@ An instance's **visible fraction** is ``visible_pixels / unoccluded_pixels``, cl
   (row r, column c) passes through ``(c + 0.5, r + 0.5)`` in ``K``'s convention, between
   the planar depths ``clip_start`` and ``clip_end``, as Cycles' camera ray does. Only the
   labelled object and its unlabelled descendants sharing its ``pass_index`` are cast
-  against (the parts ``annotations.instance_inputs`` bounds), with their evaluated
+  against (the parts ``frame_info.instance_inputs`` bounds), with their evaluated
   geometry (modifiers, curves and text as their evaluated mesh).
 
 Both counts are taken at pixel centres. The instance map comes from each pixel's first
@@ -28,10 +28,8 @@ either side, and a fully visible instance could read a few percent under or over
 
 Cost: one BVH per visible instance, built from its triangles in world space, and one
 ``BVHTree.ray_cast`` per pixel whose centre lies in the projection of the instance's 3D
-box (the rays are made with numpy; the casts are one ``map`` over the rays, about 0.8-1.2
-microseconds a ray with their setup). Measured at 640x480 with five instances (three
-boxes, a 16k-triangle sphere, text; 141k rays): 0.13-0.23 s per frame; with a labelled
-floor filling the image as well (448k rays in all): 0.35-0.38 s.
+box (the rays are made with numpy; the casts are one ``map`` over the rays). The
+benchmark prints what that costs per frame.
 
 Rendered geometry this does not see: instances made by instancing (collection
 instances, particles, geometry-nodes instances), hair curves, point clouds and volumes;
@@ -45,7 +43,7 @@ import numpy as np
 from mathutils import Vector
 from mathutils.bvhtree import BVHTree
 
-from ..geometry import boxes, linalg, silhouette
+from ..geometry import silhouette, transforms
 from .copies import GEOMETRY_TYPES
 
 
@@ -63,7 +61,7 @@ def rendered_objects(view_layer):
         if layer_collection.exclude or layer_collection.collection.hide_render:
             return
         for ob in layer_collection.collection.objects:
-            if not ob.hide_render and getattr(ob, "visible_camera", True):
+            if not ob.hide_render and ob.visible_camera:
                 found.add(ob.as_pointer())
         for child in layer_collection.children:
             walk(child)
@@ -75,7 +73,7 @@ def rendered_objects(view_layer):
 def instance_parts(scene, depsgraph):
     """``{instance ID: [objects]}``: the rendered parts of each instance.
 
-    Grouped by ``pass_index`` as :func:`.annotations.instance_inputs` groups them, keeping
+    Grouped by ``pass_index`` as :func:`.frame_info.instance_inputs` groups them, keeping
     the objects of :func:`rendered_objects` of the depsgraph's view layer. Each part is
     its evaluated object; a part hidden in the viewport is not evaluated in a viewport
     depsgraph, and is taken as its original object (its mesh without modifiers).
@@ -114,7 +112,7 @@ def world_triangles(evaluated):
     finally:
         evaluated.to_mesh_clear()
     matrix = np.array([list(row) for row in evaluated.matrix_world], dtype=np.float64)
-    world = boxes.transform_points(matrix, vertices.reshape(-1, 3).astype(np.float64))
+    world = transforms.transform_points(matrix, vertices.reshape(-1, 3).astype(np.float64))
     return world, triangles.reshape(-1, 3).astype(np.int64)
 
 
@@ -199,7 +197,7 @@ def candidate_masks(camera_block, instances, shape):
     masks = {}
     for item in instances:
         ident = int(item["id"])
-        corners = boxes.transform_points(
+        corners = transforms.transform_points(
             np.asarray(item["matrix_world"], dtype=np.float64),
             np.asarray(item["bounds"], dtype=np.float64),
         )
@@ -225,7 +223,7 @@ def unoccluded_masks(scene, depsgraph, camera_block, instances, shape, ids):
     """
     height, width = int(shape[0]), int(shape[1])
     k_matrix, w2c, ortho, clip_start, clip_end = _camera(camera_block)
-    centre = None if ortho else linalg.inv(w2c)[:3, 3]
+    centre = None if ortho else transforms.rigid_inverse(w2c)[:3, 3]
     wanted = {int(i) for i in ids}
     listed = [item for item in instances if int(item["id"]) in wanted]
     candidates = candidate_masks(camera_block, listed, shape)
@@ -258,8 +256,8 @@ def unoccluded_masks(scene, depsgraph, camera_block, instances, shape, ids):
 def unoccluded_pixels(scene, depsgraph, camera_block, instances, shape, visible_ids):
     """``{id: pixels}``: how many pixels each visible instance would cover, unoccluded.
 
-    ``camera_block`` is :func:`.annotations.camera_block` of the frame, ``instances`` the
-    list from :func:`.annotations.instance_inputs` (``id``, ``matrix_world``, ``bounds``),
+    ``camera_block`` is :func:`.frame_info.camera_block` of the frame, ``instances`` the
+    list from :func:`.frame_info.instance_inputs` (``id``, ``matrix_world``, ``bounds``),
     ``shape`` the image's ``(height, width)`` and ``visible_ids`` the instance IDs with at
     least one pixel in the instance map: only those are computed. A pixel counts when its
     centre ray, clipped to ``clip_start..clip_end``, hits the instance's own geometry,

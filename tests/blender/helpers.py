@@ -4,6 +4,7 @@ import bpy
 
 from ground_truth import compat
 from ground_truth.nodes import setup
+from ground_truth.render.options import outputs_from_settings
 
 IS_5 = bpy.app.version >= (5, 0, 0)
 
@@ -124,3 +125,11 @@ def snapshot_scene(scene):
         "selected": sorted(ob.name for ob in scene.objects if ob.select_get()),
         "active": getattr(bpy.context.view_layer.objects.active, "name", None),
     }
+
+
+def setup_from_settings(scene):
+    """The compositor setup of the scene's own settings, as Set Up Compositor makes it."""
+    settings = scene.ground_truth
+    return setup.setup_compositor(
+        scene, scene.view_layers[0], settings.output_dir, outputs_from_settings(settings)
+    )

@@ -159,4 +159,4 @@ def test_render_can_switch_on_extra_outputs_for_one_run(saved_scene, tmp_path, c
     meta = json.loads((out_dir / "meta" / "000002.json").read_text())
     assert all("visible_fraction" in i for i in meta["instances"])
     settings = saved_scene.ground_truth
-    assert not (settings.output_normal or settings.output_part or settings.output_occlusion)
+    assert not (settings.output_normal or settings.output_part or settings.output_visible_fraction)

@@ -7,10 +7,20 @@ import bpy
 import pytest
 
 from ground_truth import compat
+from ground_truth.errors import GroundTruthError
 from ground_truth.nodes import setup
-from ground_truth.render import pipeline
+from ground_truth.render import pipeline, session
 
-from helpers import IS_5, add_box, add_camera, add_plane, label, snapshot_scene, snapshot_tree
+from helpers import (
+    IS_5,
+    add_box,
+    add_camera,
+    add_plane,
+    label,
+    setup_from_settings,
+    snapshot_scene,
+    snapshot_tree,
+)
 
 
 def build_user_tree(scene, folder):
@@ -67,7 +77,7 @@ def test_user_tree_is_identical_after_setup_render_and_removal(small_scene, out_
     tree = build_user_tree(small_scene, out_dir.parent)
     before = snapshot_tree(tree)
 
-    setup.setup_compositor(small_scene, small_scene.view_layers[0])
+    setup_from_settings(small_scene)
     with_setup = snapshot_tree(tree)
     own = {n for n, *_ in with_setup[0]} - {n for n, *_ in before[0]}
     assert own == set(setup.OWNED_NODES)
@@ -75,7 +85,7 @@ def test_user_tree_is_identical_after_setup_render_and_removal(small_scene, out_
     user_links = [lk for lk in with_setup[1] if lk[0] not in own and lk[2] not in own]
     assert (user_nodes, user_links) == (before[0], before[1])
 
-    setup.setup_compositor(small_scene, small_scene.view_layers[0])
+    setup_from_settings(small_scene)
     assert snapshot_tree(tree) == with_setup  # setting up twice changes nothing
 
     assert bpy.ops.ground_truth.render() == {"FINISHED"}
@@ -133,7 +143,7 @@ def test_cancelled_render_restores_settings_and_keeps_finished_frames(small_scen
             raise pipeline.RenderCancelledError
 
     report = pipeline.render_ground_truth(
-        small_scene, small_scene.view_layers[0], [1, 2, 3], use_cycles=True, progress=progress
+        small_scene, [1, 2, 3], use_cycles=True, progress=progress
     )
     assert report.cancelled and report.frames == [1] and seen == [1, 2]
     assert snapshot_scene(small_scene) == before
@@ -155,9 +165,7 @@ def test_failed_render_restores_settings(small_scene, out_dir):
             raise RuntimeError("disk on fire")
 
     with pytest.raises(RuntimeError, match="disk on fire"):
-        pipeline.render_ground_truth(
-            small_scene, small_scene.view_layers[0], [1, 2], progress=progress
-        )
+        pipeline.render_ground_truth(small_scene, [1, 2], progress=progress)
     assert snapshot_scene(small_scene) == before
 
 
@@ -182,14 +190,13 @@ def test_saved_setup_makes_a_plain_animation_render_write_the_raw_passes(small_s
 
 def test_raw_exr_holds_depth_and_indices_in_three_channels(small_scene, out_dir):
     from ground_truth.codecs import exr
-    from ground_truth.labels import convert as frames
+    from ground_truth.dataset import layout
 
     small_scene.ground_truth.output_part = True
-    setup.setup_compositor(small_scene, small_scene.view_layers[0])
-    with pipeline.RenderSession(small_scene, small_scene.view_layers[0]):
-        small_scene.frame_set(1)
-        bpy.ops.render.render(write_still=False, layer=small_scene.view_layers[0].name)
-    channels = exr.read_exr(frames.raw_frame_path(str(out_dir), 1))
+    assert bpy.ops.ground_truth.setup_compositor() == {"FINISHED"}
+    small_scene.frame_set(1)
+    bpy.ops.render.render(write_still=False, layer=small_scene.view_layers[0].name)
+    channels = exr.read_exr(layout.raw_path(str(out_dir), 1))
     assert sorted(channels) == ["Raw.X", "Raw.Y", "Raw.Z"]
     assert all(values.dtype == "float32" for values in channels.values())
     box_id = small_scene.objects["Box"].pass_index
@@ -201,7 +208,7 @@ def test_raw_exr_holds_depth_and_indices_in_three_channels(small_scene, out_dir)
 
 def test_setup_of_an_earlier_version_is_updated_in_place(small_scene, out_dir):
     # Earlier versions packed the raw passes with Combine Color (R, G, B and an unused A).
-    tree = setup.setup_compositor(small_scene, small_scene.view_layers[0])
+    tree = setup_from_settings(small_scene)
     frame = tree.nodes[setup.FRAME_NODE]
     tree.nodes.remove(tree.nodes[setup.PACK_NODE])
     old = tree.nodes.new("CompositorNodeCombineColor")
@@ -212,10 +219,31 @@ def test_setup_of_an_earlier_version_is_updated_in_place(small_scene, out_dir):
     user = tree.nodes.new("CompositorNodeCombineColor")
     user.name = "Mine"
 
-    setup.setup_compositor(small_scene, small_scene.view_layers[0])
+    setup_from_settings(small_scene)
     pack = tree.nodes[setup.PACK_NODE]
     assert pack.bl_idname == compat.COMBINE_XYZ_NODE and pack.parent == frame
     assert not [n for n in tree.nodes if n.name.endswith("(user)")]
     assert tree.nodes.get("Mine") is not None
     assert bpy.ops.ground_truth.render() == {"FINISHED"}
     assert (out_dir / "instance" / "000001.png").exists()
+
+
+def test_a_failing_restore_step_does_not_stop_the_others_and_is_reported(
+    small_scene, out_dir, monkeypatch
+):
+    small_scene.render.engine = "BLENDER_WORKBENCH"
+    small_scene.cycles.samples = 7
+    small_scene.frame_current = 2
+    remove = session.setup.remove_compositor
+
+    def broken(scene):
+        raise RuntimeError("tree locked")
+
+    # Removing the compositor nodes is undone before the samples, engine and frame are.
+    monkeypatch.setattr(session.setup, "remove_compositor", broken)
+    with pytest.raises(GroundTruthError, match=r"could not put back.*tree locked"):
+        pipeline.render_ground_truth(small_scene, [1], use_cycles=True, samples=3)
+    assert small_scene.render.engine == "BLENDER_WORKBENCH"
+    assert small_scene.cycles.samples == 7 and small_scene.frame_current == 2
+    assert json.loads((out_dir / "dataset.json").read_text())["frames"] == [1]
+    remove(small_scene)

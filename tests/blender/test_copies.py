@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from mathutils import Vector
 
+from ground_truth import compat
 from ground_truth.codecs import png
 
 from helpers import add_camera, add_plane, label
@@ -26,7 +27,7 @@ def pebble(scene, name="Pebble", size=0.5, collection=None):
     bm.to_mesh(mesh)
     bm.free()
     material = bpy.data.materials.new(name)
-    material.use_nodes = True
+    compat.use_nodes(material)
     mesh.materials.append(material)
     ob = bpy.data.objects.new(name, mesh)
     (collection or scene.collection).objects.link(ob)

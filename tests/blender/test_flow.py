@@ -10,7 +10,7 @@ import pytest
 from ground_truth import compat
 from ground_truth.codecs import exr, png
 from ground_truth.dataset.reader import load_frame
-from ground_truth.labels.convert import FLOW_CHANNELS
+from ground_truth.labels.passes import FLOW_CHANNELS
 from ground_truth.render import pipeline
 
 from helpers import add_box, add_camera, add_plane, label
@@ -212,7 +212,7 @@ def test_motion_blur_is_off_for_the_render_only_and_said(flow_scene, out_dir):
     keyframes(camera, {f: ((0.1 * (f - FRAME), 0.0, 10.0), (0.0, 0.0, 0.0)) for f in (4, 5, 6)})
     label([add_plane(scene, "Floor")], "Floor")
 
-    report = pipeline.render_ground_truth(scene, scene.view_layers[0], [FRAME])
+    report = pipeline.render_ground_truth(scene, [FRAME])
     assert scene.render.use_motion_blur  # restored
     assert any("Motion blur is off" in w for w in report.warnings)
     flow = read_flow(out_dir)

@@ -6,9 +6,11 @@ import bpy
 import numpy as np
 import pytest
 
+from ground_truth import compat
 from ground_truth.codecs import exr, png
 from ground_truth.dataset import reader
 from ground_truth.render import pipeline
+from ground_truth.render.options import options_from_settings
 
 from helpers import add_box, add_camera, add_plane, label
 
@@ -32,7 +34,7 @@ def stage(scene, out_dir):
 
 def transparent_material(alpha):
     material = bpy.data.materials.new(f"Glass {alpha}")
-    material.use_nodes = True
+    compat.use_nodes(material)
     bsdf = next(n for n in material.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
     bsdf.inputs["Alpha"].default_value = alpha
     return material
@@ -150,7 +152,10 @@ def test_depth_of_field_motion_blur_and_empty_classes_are_said(stage, out_dir):
     stage.camera.data.dof.use_dof = True
     stage.render.use_motion_blur = True
     bpy.ops.ground_truth.add_class(name="Unused")
-    job = pipeline.RenderJob(stage, stage.view_layers[0], [1])
+    options = options_from_settings(
+        stage.ground_truth, output_dir=str(out_dir), frames=[1], view_layer="ViewLayer"
+    )
+    job = pipeline.RenderJob(stage, options)
     text = " | ".join(job.report.warnings)
     assert "Depth of field" in text and "Motion blur" in text and "Unused" in text
 
@@ -185,7 +190,7 @@ def test_a_failed_write_keeps_earlier_frames_complete(stage, out_dir):
             blocker.mkdir(parents=True)  # the file cannot be written where a folder is
 
     with pytest.raises(Exception, match="Could not write"):
-        pipeline.render_ground_truth(stage, stage.view_layers[0], [1, 2], progress=progress)
+        pipeline.render_ground_truth(stage, [1, 2], progress=progress)
     assert json.loads((out_dir / "dataset.json").read_text())["frames"] == [1]
     assert reader.load_frame(str(out_dir), 1)["instance"].any()
     assert not [p for p in (out_dir / "class").iterdir() if p.name.startswith(".")]
@@ -223,7 +228,7 @@ def test_library_overrides_can_be_labelled_and_keep_their_label(scene, tmp_path,
 def test_volumes_are_never_labelled_and_pixels_stay_consistent(stage, out_dir):
     fog = add_box(stage, "Fog", (0.0, 0.0, 5.0), (12.0, 12.0, 2.0))
     material = bpy.data.materials.new("Fog")
-    material.use_nodes = True
+    compat.use_nodes(material)
     nodes = material.node_tree.nodes
     nodes.remove(next(n for n in nodes if n.type == "BSDF_PRINCIPLED"))
     volume = nodes.new("ShaderNodeVolumePrincipled")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from mathutils import Vector
 
+from ground_truth import compat
 from ground_truth.codecs import exr, png
 from ground_truth.render import finalize
 
@@ -83,7 +84,7 @@ def test_the_materials_own_normal_counts(normals_scene, out_dir):
     add_camera(scene, location=(0.0, 0.0, 5.0), ortho_scale=32.0)
     plane = add_plane(scene, "Plane")
     material = bpy.data.materials.new("Bumpy")
-    material.use_nodes = True
+    compat.use_nodes(material)
     tree = material.node_tree
     bent = tree.nodes.new("ShaderNodeCombineXYZ")  # a world-space normal, as a normal map gives
     bent.inputs[0].default_value, bent.inputs[2].default_value = 0.6, 0.8

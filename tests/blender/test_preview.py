@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ground_truth import compat
 from ground_truth.scene.viewport import UNLABELLED_COLOR
 
 from helpers import add_box, add_camera, label, select_only
@@ -143,7 +144,7 @@ def test_a_render_while_the_preview_is_on_uses_the_users_colours(scene, out_dir)
     scene.world = None
     material = bpy.data.materials.new("Object Colour")
     if material.node_tree is None:  # 4.x; 5.0 materials always have nodes
-        material.use_nodes = True
+        compat.use_nodes(material)
     nodes, links = material.node_tree.nodes, material.node_tree.links
     nodes.clear()
     info = nodes.new("ShaderNodeObjectInfo")

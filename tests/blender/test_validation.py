@@ -32,7 +32,7 @@ def test_no_camera(ready, out_dir):
     assert not bpy.ops.ground_truth.render.poll()
     before = snapshot_scene(ready)
     with pytest.raises(Exception, match="no active camera"):
-        pipeline.render_ground_truth(ready, ready.view_layers[0], [1])
+        pipeline.render_ground_truth(ready, [1])
     assert snapshot_scene(ready) == before and not out_dir.exists()
 
 

@@ -1,4 +1,4 @@
-"""Tests for core.atomic: atomic replacement and cleanup on failure."""
+"""codecs.atomic: atomic replacement and cleanup on failure."""
 
 import json
 import os

@@ -1,4 +1,4 @@
-"""Tests for core.depth16: millimetre depth PNGs."""
+"""codecs.depth_mm: depth in millimetres for 16-bit PNGs."""
 
 import numpy as np
 
@@ -40,6 +40,6 @@ def test_shape_kept_and_inverse(tmp_path):
     assert np.all(np.abs(back[valid] - depth[valid]) <= 0.0005 + 1e-6)
     assert np.all(np.isinf(back[~valid]))
     assert not valid[0, 0] and not valid[2, 3]  # inf and 70 m
-    path = depth_mm.write_depth_mm(str(tmp_path), 3, depth)
-    assert path.endswith("depth_mm/000003.png")
-    assert np.array_equal(png.read_png(path), mm)
+    path = str(tmp_path / "depth.png")
+    png.write_png(path, mm)
+    assert np.array_equal(png.read_png(path), mm)  # 16 bits survive the PNG

@@ -1,4 +1,4 @@
-"""Tests for core.exr, cross-checked against the OpenEXR package."""
+"""codecs.exr, cross-checked against the OpenEXR package."""
 
 import struct
 

@@ -1,4 +1,4 @@
-"""Tests for core.png, cross-checked against Pillow."""
+"""codecs.png, cross-checked against Pillow."""
 
 import io
 

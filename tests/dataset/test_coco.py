@@ -1,4 +1,4 @@
-"""Tests for core.coco: RLE against pycocotools, and the COCO file of a synthetic dataset."""
+"""dataset.coco: the COCO file of a synthetic dataset, read back by pycocotools."""
 
 import contextlib
 import io
@@ -14,73 +14,15 @@ from pycocotools.cocoeval import COCOeval
 from ground_truth.codecs import png
 from ground_truth.dataset import coco, layout, meta
 from ground_truth.dataset import description as dataset
-from ground_truth.geometry.boxes import bbox_from_mask, box_corners
+from ground_truth.geometry.boxes import box_corners
+from ground_truth.labels import annotations
+from ground_truth.labels.masks import bbox_from_mask
 
 RNG = np.random.default_rng(11)
 
 
 def _pycoco(mask):
     return mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))["counts"].decode()
-
-
-EDGE_MASKS = [
-    np.zeros((5, 7), dtype=bool),
-    np.ones((5, 7), dtype=bool),
-    np.zeros((1, 9), dtype=bool),
-    np.ones((1, 9), dtype=bool),
-    np.array([[1, 0, 1, 1, 0, 0, 1]], dtype=bool),
-    np.array([[0], [1], [1], [0], [1]], dtype=bool),
-    np.ones((9, 1), dtype=bool),
-    np.eye(6, dtype=bool),
-    np.ones((1, 1), dtype=bool),
-    np.zeros((1, 1), dtype=bool),
-]
-
-
-@pytest.mark.parametrize("mask", EDGE_MASKS, ids=range(len(EDGE_MASKS)))
-def test_rle_edge_cases_match_pycocotools(mask):
-    rle = coco.rle_encode(mask)
-    assert rle["size"] == list(mask.shape)
-    assert rle["counts"] == _pycoco(mask)
-    assert np.array_equal(coco.rle_decode(rle), mask)
-
-
-@pytest.mark.parametrize("density", [0.02, 0.5, 0.98])
-def test_rle_random_masks_match_pycocotools(density):
-    for _ in range(20):
-        shape = tuple(RNG.integers(1, 60, 2))
-        mask = RNG.random(shape) < density
-        rle = coco.rle_encode(mask)
-        assert rle["counts"] == _pycoco(mask)
-        assert np.array_equal(mask_utils.decode({**rle, "counts": rle["counts"].encode()}), mask)
-
-
-def test_rle_large_counts_match_pycocotools():
-    mask = np.zeros((1500, 1400), dtype=bool)  # counts beyond 2**20 need many groups
-    mask[1499, 1399] = True
-    mask[3, 0] = True
-    assert coco.rle_encode(mask)["counts"] == _pycoco(mask)
-    assert coco.rle_encode(~mask)["counts"] == _pycoco(~mask)
-
-
-def test_string_codec_roundtrip():
-    counts = [0, 5, 3, 1_000_000, 2, 7, 123_456_789, 1, 0]
-    text = coco.counts_to_string(counts)
-    assert coco.string_to_counts(text) == counts
-    rle = mask_utils.frPyObjects({"size": [1, sum(counts)], "counts": counts}, 1, sum(counts))
-    assert text == rle["counts"].decode()
-
-
-def test_rle_encode_instances_matches_per_mask():
-    instance_map = RNG.integers(0, 8, (37, 23)).astype(np.uint16)
-    instance_map[:, 5] = 0
-    rles = coco.rle_encode_instances(instance_map)
-    expected = [int(i) for i in np.unique(instance_map) if i]
-    assert list(rles) == expected
-    for ident, rle in rles.items():
-        assert rle["size"] == [37, 23]
-        assert rle["counts"] == _pycoco(instance_map == ident)
-    assert coco.rle_encode_instances(np.zeros((3, 4), dtype=np.uint16)) == {}
 
 
 def _cube(ident, class_id, name, x):
@@ -114,10 +56,10 @@ def make_dataset(root, frames=(1, 2, 3, 5), width=40, height=30):
         resolution=(width, height),
     )
     dataset.write(root, data)
-    os.makedirs(os.path.join(root, layout.INSTANCE_DIR), exist_ok=True)
+    os.makedirs(os.path.join(root, "instance"), exist_ok=True)
     camera_pose = np.eye(4)
     camera_pose[2, 3] = 10.0  # above the cubes, looking down
-    camera_block = meta.camera_meta(
+    camera_block = annotations.camera_meta(
         matrix_world=camera_pose,
         lens_mm=50.0,
         sensor_width=36.0,
@@ -140,10 +82,10 @@ def make_dataset(root, frames=(1, 2, 3, 5), width=40, height=30):
             instance_map[20:25, 0:4] = 17  # an unlabelled ID: no annotation
             instance_map[26:29, 0:3] = 20  # unknown class: no annotation
         maps[frame] = instance_map
-        png.write_png(layout.frame_path(root, layout.INSTANCE_DIR, frame), instance_map)
+        png.write_png(layout.frame_path(root, "instance", frame), instance_map)
         if frame != 5:
             world_to_cam = np.array(camera_block["world_to_camera_cv"])
-            block = meta.instance_annotations(instance_map, objects, world_to_cam)
+            block = annotations.instance_annotations(instance_map, objects, world_to_cam)
             meta.write_meta(root, frame, meta.frame_meta(frame, width, height, camera_block, block))
     return maps
 
@@ -238,7 +180,7 @@ def test_meta_classes_take_precedence_over_dataset_json(tmp_path):
 def test_frames_without_instance_png_are_left_out(tmp_path):
     root = str(tmp_path)
     make_dataset(root, frames=(1, 2))
-    os.remove(layout.frame_path(root, layout.INSTANCE_DIR, 2))
+    os.remove(layout.frame_path(root, "instance", 2))
     assert [i["id"] for i in coco.coco_from_frames(root)["images"]] == [1]
 
 

@@ -1,44 +1,48 @@
-"""Tests for core.naming."""
+"""dataset.layout: where every file of a dataset lies."""
 
 import os
 
 import pytest
 
-from ground_truth.dataset.layout import (
-    CLASS_DIR,
-    DEPTH_DIR,
-    FRAME_DIGITS,
-    PREVIEW_DIR,
-    RAW_DIR,
-    RGB_DIR,
-    frame_path,
-    frame_stem,
-    unique_name,
-)
+from ground_truth.dataset import layout
+from ground_truth.dataset.outputs import OUTPUTS
 
 
 def test_frame_stem():
-    assert FRAME_DIGITS == 6
-    assert frame_stem(3) == "000003"
-    assert frame_stem(0) == "000000"
-    assert frame_stem(1234567) == "1234567"
-    assert frame_stem(-3) == "-00003"
+    assert layout.FRAME_DIGITS == 6
+    assert layout.frame_stem(3) == "000003"
+    assert layout.frame_stem(0) == "000000"
+    assert layout.frame_stem(1234567) == "1234567"
+    assert layout.frame_stem(-3) == "-00003"
 
 
-def test_frame_path():
-    assert frame_path("/out", RGB_DIR, 3) == os.path.join("/out", "rgb", "000003.png")
-    assert frame_path("/out", DEPTH_DIR, 12).endswith(os.path.join("depth", "000012.exr"))
-    assert frame_path("/out", CLASS_DIR, 1).endswith(".png")
-    assert frame_path("/out", PREVIEW_DIR, 1).endswith(".png")
-    assert RAW_DIR == ".raw"
-    with pytest.raises(ValueError):
-        frame_path("/out", "normals", 1)
+def test_frame_path_follows_the_output_declarations():
+    assert layout.frame_path("/out", "rgb", 3) == os.path.join("/out", "rgb", "000003.png")
+    assert layout.frame_path("/out", "depth", 12).endswith(os.path.join("depth", "000012.exr"))
+    assert layout.frame_path("/out", "meta", 1).endswith(os.path.join("meta", "000001.json"))
+    assert layout.frame_relative_path("rgb", 7) == "rgb/000007.png"
+    for output in OUTPUTS:
+        if output.folder:
+            path = layout.frame_path("/out", output.key, 5)
+            assert path == os.path.join("/out", output.folder, "000005" + output.extension)
+    # Outputs without per-frame files, and unknown ones, have no frame path.
+    for key in ("coco", "visible_fraction", "normals"):
+        with pytest.raises(ValueError):
+            layout.frame_path("/out", key, 1)
 
 
-def test_unique_name():
-    assert unique_name("Car", []) == "Car"
-    assert unique_name("Car", ["Car"]) == "Car.001"
-    assert unique_name("Car", ["Car", "Car.001"]) == "Car.002"
-    assert unique_name("Car", ["Car", "Car.002"]) == "Car.001"
-    assert unique_name("Car.001", ["Car", "Car.001"]) == "Car.002"
-    assert unique_name("V1.5", ["V1.5"]) == "V1.5.001"
+def test_dataset_wide_files_and_raw_passes():
+    assert layout.dataset_json_path("/out") == os.path.join("/out", "dataset.json")
+    assert layout.dataset_file_path("/out", "coco") == os.path.join(
+        "/out", "annotations", "coco_instances.json"
+    )
+    assert layout.raw_path("/out", 3) == os.path.join("/out", ".raw", "000003.exr")
+    assert layout.raw_path("/out", 3, "_normal").endswith("000003_normal.exr")
+    raw = [os.path.basename(p) for p in layout.raw_frame_files("/out", 3)]
+    assert raw == [
+        "000003.exr",
+        "000003_copies.exr",
+        "000003_normal.exr",
+        "000003_vector.exr",
+        "000003.bmp",
+    ]

@@ -1,4 +1,4 @@
-"""Tests for core.meta: the per-frame meta JSON."""
+"""dataset.meta: the per-frame meta JSON."""
 
 import json
 import math
@@ -9,6 +9,7 @@ import pytest
 from ground_truth.dataset import meta
 from ground_truth.geometry import camera
 from ground_truth.geometry.boxes import box_corners
+from ground_truth.labels import annotations
 
 
 def _camera_block(**kw):
@@ -30,7 +31,7 @@ def _camera_block(**kw):
         name="Camera",
     )
     args.update(kw)
-    return meta.camera_meta(**args)
+    return annotations.camera_meta(**args)
 
 
 def test_camera_block():
@@ -74,7 +75,7 @@ def test_instance_annotations():
     instance_map = np.zeros((48, 64), dtype=np.uint16)
     instance_map[10:20, 30:34] = 5
     instance_map[0, 0] = 8  # not an instance we were told about: ignored
-    out = meta.instance_annotations(instance_map, instances, w2c)
+    out = annotations.instance_annotations(instance_map, instances, w2c)
     assert [i["id"] for i in out] == [3, 5]
     hidden, visible = out
     assert hidden["visible_pixels"] == 0 and hidden["bbox"] is None
@@ -89,12 +90,14 @@ def test_instance_annotations():
     uv = camera.project(np.array(block["K"]), box_cam)
     assert np.all(np.isfinite(uv))
     with pytest.raises(ValueError):
-        meta.instance_annotations(instance_map, [{**instances[0], "bounds": np.zeros((4, 3))}], w2c)
+        annotations.instance_annotations(
+            instance_map, [{**instances[0], "bounds": np.zeros((4, 3))}], w2c
+        )
 
 
 def test_frame_meta_write_read_roundtrip(tmp_path):
     block = _camera_block()
-    instances = meta.instance_annotations(np.zeros((48, 64), dtype=np.uint16), [], np.eye(4))
+    instances = annotations.instance_annotations(np.zeros((48, 64), dtype=np.uint16), [], np.eye(4))
     data = meta.frame_meta(np.int64(7), 64, 48, block, instances)
     assert list(data) == ["frame", "width", "height", "camera", "instances"]
     assert type(data["frame"]) is int

@@ -1,4 +1,4 @@
-"""Tests for core.reader on a synthetic dataset folder."""
+"""dataset.reader on a synthetic dataset folder."""
 
 import os
 import sys
@@ -9,9 +9,10 @@ import pytest
 from ground_truth.codecs import depth_mm, exr, png
 from ground_truth.dataset import description as dataset
 from ground_truth.dataset import layout, meta, reader
-from ground_truth.labels import convert as frames
 
 HEIGHT, WIDTH = 12, 17
+# The channels of flow/NNNNNN.exr, as the README states them.
+FLOW_CHANNELS = tuple(f"{way}.{c}" for way in ("forward", "backward") for c in ("X", "Y", "valid"))
 RNG = np.random.default_rng(3)
 
 
@@ -52,9 +53,10 @@ def make_dataset(root):
         flow = RNG.normal(size=(HEIGHT, WIDTH, 6)).astype(np.float32)
         flow[..., 2] = flow[..., 2] > 0
         flow[..., 5] = flow[..., 5] > 0
-        channels = {name: flow[..., i] for i, name in enumerate(frames.FLOW_CHANNELS)}
+        channels = {name: flow[..., i] for i, name in enumerate(FLOW_CHANNELS)}
         _write(root, "flow", frame, lambda p, c=channels: exr.write_exr(p, c))
-        depth_mm.write_depth_mm(root, frame, depth)
+        millimetres = depth_mm.depth_to_mm_png_array(depth)
+        _write(root, "depth_mm", frame, lambda p, a=millimetres: png.write_png(p, a))
         meta.write_meta(root, frame, {"frame": frame, "width": WIDTH, "height": HEIGHT})
         arrays[frame] = {
             "rgb": rgb,
@@ -115,7 +117,6 @@ def test_load_frame_dtypes_shapes_values(tmp_path, backend):
     assert np.array_equal(sample["flow_valid"], flow[..., 2] > 0)
     assert np.array_equal(sample["flow_back"], flow[..., 3:5])
     assert np.array_equal(sample["flow_back_valid"], flow[..., 5] > 0)
-    assert reader.FLOW_CHANNELS == frames.FLOW_CHANNELS
     assert np.array_equal(sample["depth_mm"], depth_mm.depth_to_mm_png_array(arrays[4]["depth"]))
     assert sample["meta"] == {"frame": 4, "width": WIDTH, "height": HEIGHT}
 
@@ -170,3 +171,16 @@ def test_auto_falls_back_to_the_builtin_reader_without_openexr(tmp_path, monkeyp
     assert np.array_equal(reader.read_depth(path), values)
     with pytest.raises(ImportError):
         reader.read_depth(path, "openexr")
+
+
+def test_load_frame_reads_only_the_keys_asked_for(tmp_path):
+    root = str(tmp_path)
+    arrays = make_dataset(root)
+    picture = RNG.integers(0, 256, (HEIGHT, 3 * WIDTH, 3)).astype(np.uint8)
+    _write(root, "preview", 4, lambda p: png.write_png(p, picture))
+    sample = reader.load_frame(root, 4, keys=("instance", "preview"))
+    assert set(sample) == {"frame", "instance", "preview"}
+    assert np.array_equal(sample["instance"], arrays[4]["instance"])
+    assert np.array_equal(sample["preview"], picture)
+    assert "preview" not in reader.load_frame(root, 4)  # for people, not read by default
+    assert reader.load_coco(root) is None

@@ -1,4 +1,4 @@
-"""Tests for core.camera: hand-computed intrinsics and reference values from Blender.
+"""geometry.camera: hand-computed intrinsics and reference values from Blender.
 
 The reference values in BLENDER_REFERENCE were computed with Blender 5.0 (bpy):
 ``Object.calc_matrix_camera`` for the camera settings, mapped from NDC to pixels.
@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from ground_truth.geometry import camera
-from ground_truth.geometry.boxes import box_corners, transform_points
+from ground_truth.geometry.boxes import box_corners
+from ground_truth.geometry.transforms import transform_points
 
 
 def k_of(**kw):

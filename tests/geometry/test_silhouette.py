@@ -1,4 +1,4 @@
-"""Tests for core.silhouette: clipped box projections, candidate pixels, camera rays."""
+"""geometry.silhouette: clipped box projections, candidate pixels, camera rays."""
 
 import numpy as np
 import pytest

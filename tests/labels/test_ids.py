@@ -1,4 +1,4 @@
-"""Tests for core.ids."""
+"""labels.ids: instance ID planning and Blender-style unique names."""
 
 import pytest
 
@@ -8,6 +8,7 @@ from ground_truth.labels.ids import (
     ObjectEntry,
     plan_instance_ids,
     smallest_free_id,
+    unique_name,
 )
 
 
@@ -100,3 +101,12 @@ def test_last_free_id_used():
     objs = [ObjectEntry(f"o{i:05d}", 1, i) for i in range(2, MAX_ID + 1)]
     objs.append(ObjectEntry("new", 1, 0))
     assert plan_instance_ids(objs)["new"] == 1
+
+
+def test_unique_name():
+    assert unique_name("Car", []) == "Car"
+    assert unique_name("Car", ["Car"]) == "Car.001"
+    assert unique_name("Car", ["Car", "Car.001"]) == "Car.002"
+    assert unique_name("Car", ["Car", "Car.002"]) == "Car.001"
+    assert unique_name("Car.001", ["Car", "Car.001"]) == "Car.002"
+    assert unique_name("V1.5", ["V1.5"]) == "V1.5.001"

@@ -1,4 +1,4 @@
-"""Tests for core.colors."""
+"""preview.colors: class and instance colours, depth colour maps."""
 
 import itertools
 
@@ -10,9 +10,7 @@ from ground_truth.preview.colors import (
     depth_colormap,
     depth_image,
     depth_range,
-    hex_color,
     label_image,
-    parse_hex,
     to_uint8,
 )
 
@@ -32,18 +30,6 @@ def test_class_colors_distinct():
     # Consecutive IDs are clearly different.
     for a, b in itertools.pairwise(colors):
         assert sum(abs(x - y) for x, y in zip(a, b, strict=True)) > 60
-
-
-def test_hex_roundtrip():
-    assert hex_color((1.0, 0.0, 0.5)) == "#ff0080"
-    assert hex_color((2.0, -1.0, 0.0)) == "#ff0000"
-    assert parse_hex("#ff0080") == pytest.approx((1.0, 0.0, 128 / 255))
-    assert parse_hex("FFF") == (1.0, 1.0, 1.0)
-    for i in range(1, 20):
-        assert hex_color(parse_hex(hex_color(class_color(i)))) == hex_color(class_color(i))
-    for bad in ("", "#12345", "#gggggg", "12345678"):
-        with pytest.raises(ValueError):
-            parse_hex(bad)
 
 
 def test_label_image_colors():

@@ -1,4 +1,4 @@
-"""Tests for core.font and core.preview."""
+"""preview.font and preview.picture: the bitmap font and the preview picture."""
 
 import numpy as np
 import pytest

@@ -1,13 +1,14 @@
 """Per-frame geometry read from Blender for the annotations: camera and instance poses.
 
 Called on the main thread right after a frame renders (the scene is at that frame);
-it returns plain numpy values that the worker thread turns into ``meta/NNNNNN.json``.
+it returns plain values, made fresh for the frame, that the worker thread turns into
+``meta/NNNNNN.json`` (the main thread keeps no reference to them).
 """
 
 import numpy as np
 
-from ..dataset import meta
-from ..geometry import boxes, linalg
+from ..geometry import boxes, transforms
+from ..labels import annotations
 from . import copies, occlusion
 
 
@@ -15,13 +16,20 @@ def _matrix(value):
     return np.array([list(row) for row in value], dtype=np.float64)
 
 
+def image_size(scene):
+    """``(width, height)`` in pixels of the images a render of ``scene`` writes."""
+    render = scene.render
+    scale = render.resolution_percentage / 100.0
+    return int(render.resolution_x * scale), int(render.resolution_y * scale)
+
+
 def camera_block(scene, depsgraph):
     """The meta ``camera`` block of the scene's camera at the current frame."""
     camera = scene.camera.evaluated_get(depsgraph)
     data = camera.data
     render = scene.render
-    scale = render.resolution_percentage / 100.0
-    return meta.camera_meta(
+    width, height = image_size(scene)
+    return annotations.camera_meta(
         matrix_world=_matrix(camera.matrix_world),
         lens_mm=data.lens,
         sensor_width=data.sensor_width,
@@ -29,8 +37,8 @@ def camera_block(scene, depsgraph):
         sensor_fit=data.sensor_fit,
         shift_x=data.shift_x,
         shift_y=data.shift_y,
-        res_x=int(render.resolution_x * scale),
-        res_y=int(render.resolution_y * scale),
+        res_x=width,
+        res_y=height,
         pixel_aspect_x=render.pixel_aspect_x,
         pixel_aspect_y=render.pixel_aspect_y,
         camera_type=data.type,
@@ -42,60 +50,71 @@ def camera_block(scene, depsgraph):
 
 
 def instance_inputs(scene, depsgraph, instances):
-    """Pose and local 3D box of every instance at the current frame.
+    """Pose and local 3D box of every instance of ``instances`` at the current frame.
 
-    An instance's box is the evaluated bounds of its object and of the unlabelled
-    descendants that belong to it, in the labelled object's own frame.
+    ``instances`` are the planned instance table's entries (``id``, ``object``,
+    ``class_id``). An instance's box is the evaluated bounds of its object and of the
+    unlabelled descendants that belong to it, in the labelled object's own frame.
     """
     by_id = {}
     for ob in scene.objects:
         if ob.type in copies.GEOMETRY_TYPES and ob.pass_index:
             by_id.setdefault(ob.pass_index, []).append(ob)
     result = []
-    for item in list(instances):
-        if "copy" in item:
-            continue  # copies come from the depsgraph's instances, frame by frame
-        owner = scene.objects.get(item["object"])
+    for item in instances:
+        owner = scene.objects.get(item.object)
         if owner is None:
             continue
         matrix = _matrix(owner.evaluated_get(depsgraph).matrix_world)
         try:
-            to_local = linalg.inv(matrix)
-            parts = by_id.get(item["id"], [])
-        except np.linalg.LinAlgError:
+            to_local = transforms.affine_inverse(matrix)
+            parts = by_id.get(item.id, [])
+        except ValueError:
             # Scaled to nothing (an animation growing it from 0): a box of size 0.
             parts = []
         corners = []
         for part in parts:
             evaluated = part.evaluated_get(depsgraph)
             local = np.array([list(c) for c in evaluated.bound_box], dtype=np.float64)
-            world = boxes.transform_points(_matrix(evaluated.matrix_world), local)
-            corners.append(boxes.transform_points(to_local, world))
+            world = transforms.transform_points(_matrix(evaluated.matrix_world), local)
+            corners.append(transforms.transform_points(to_local, world))
         if corners:
             points = np.concatenate(corners)
             bounds = boxes.box_corners(points.min(axis=0), points.max(axis=0))
         else:
             bounds = np.zeros((8, 3))
-        result.append({**item, "matrix_world": matrix, "bounds": bounds})
+        result.append(
+            {
+                "id": item.id,
+                "object": item.object,
+                "class_id": item.class_id,
+                "matrix_world": matrix,
+                "bounds": bounds,
+            }
+        )
     return result
 
 
-def frame_info(scene, depsgraph, instances, with_copies=False):
-    """Everything the worker needs to write the frame's meta (and tell copies apart)."""
+def collect(scene, depsgraph, options, labels, *, with_copies=False):
+    """Everything the worker needs to write the frame's meta (and tell copies apart).
+
+    ``options`` are the run's :class:`~ground_truth.render.options.RenderOptions`,
+    ``labels`` its :class:`~ground_truth.labels.tables.LabelTable`.
+    """
     camera = camera_block(scene, depsgraph)
-    inputs = instance_inputs(scene, depsgraph, instances)
+    inputs = instance_inputs(scene, depsgraph, labels.instances)
     unoccluded = None
-    if scene.ground_truth.output_occlusion:
+    if "visible_fraction" in options.outputs:
         # Every instance, as the instance map is read later, on the worker thread.
-        render = scene.render
-        scale = render.resolution_percentage / 100.0
-        shape = (int(render.resolution_y * scale), int(render.resolution_x * scale))
+        width, height = image_size(scene)
+        shape = (height, width)
         unoccluded = occlusion.unoccluded_pixels(
             scene, depsgraph, camera, inputs, shape, [i["id"] for i in inputs]
         )
+    found = copies.labelled_copies(scene, depsgraph, labels.class_ids) if with_copies else []
     return {
         "camera": camera,
         "instances": inputs,
-        "copies": copies.labelled_copies(scene, depsgraph) if with_copies else [],
+        "copies": found,
         "unoccluded": unoccluded,
     }

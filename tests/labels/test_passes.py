@@ -1,33 +1,33 @@
-"""Tests for core.frames: raw passes to label maps."""
+"""labels.passes: raw passes to label arrays."""
 
 import numpy as np
 import pytest
 
-from ground_truth.labels import convert as frames
+from ground_truth.labels import passes
 
 
 def test_raw_passes_reads_the_raw_layer_with_or_without_the_material_index():
     values = {c: np.full((2, 3), i, np.float32) for i, c in enumerate("RGBA")}
-    passes = frames.raw_passes({f"ViewLayer.Raw.{c}": v for c, v in values.items()})
-    assert sorted(passes) == ["depth", "index", "material"]
-    assert (passes["material"] == 2).all() and (passes["index"] == 1).all()
-    older = frames.raw_passes({"Raw.R": values["R"], "Raw.G": values["G"]})
+    found = passes.raw_passes({f"ViewLayer.Raw.{c}": v for c, v in values.items()})
+    assert sorted(found) == ["depth", "index", "material"]
+    assert (found["material"] == 2).all() and (found["index"] == 1).all()
+    older = passes.raw_passes({"Raw.R": values["R"], "Raw.G": values["G"]})
     assert sorted(older) == ["depth", "index"]
-    with pytest.raises(ValueError, match="no 'Raw' layer"):
-        frames.raw_passes({"Depth.V": values["R"]})
+    with pytest.raises(ValueError, match="no layer 'Raw'"):
+        passes.raw_passes({"Depth.V": values["R"]})
 
 
 def test_part_map_is_the_rounded_material_index_and_zero_on_the_background():
     depth = np.array([[2.0, 1.0e10, 3.0]], np.float32)
     index = np.array([[1.0, 1.0, 2.0]], np.float32)
     material = np.array([[4.0, 4.0, 32767.0]], np.float32)
-    lookup = frames.class_lookup({1: 1, 2: 1})
-    labels = frames.labels_from_raw(depth, index, 1.0, lookup, material)
+    lookup = passes.class_lookup({1: 1, 2: 1})
+    labels = passes.labels_from_raw(depth, index, 1.0, lookup, material)
     assert labels.part.dtype == np.uint16
     assert labels.part.tolist() == [[4, 0, 32767]]
-    assert frames.labels_from_raw(depth, index, 1.0, lookup).part is None
+    assert passes.labels_from_raw(depth, index, 1.0, lookup).part is None
     with pytest.raises(ValueError, match="Material Index"):
-        frames.labels_from_raw(depth, index, 1.0, lookup, material + 1)
+        passes.labels_from_raw(depth, index, 1.0, lookup, material + 1)
 
 
 def test_camera_normals_rotate_normalise_and_zero_the_background():
@@ -36,20 +36,20 @@ def test_camera_normals_rotate_normalise_and_zero_the_background():
     w2c[:3, 3] = (4.0, 5.0, 6.0)  # the translation does not move normals
     world = np.array([[[0, 0, 0.5], [0.6, 0.8, 0], [0, 0, 1], [0, 0, 0]]], np.float32)
     background = np.array([[False, False, True, False]])
-    normals = frames.camera_normals(world, w2c, background)
+    normals = passes.camera_normals(world, w2c, background)
     assert normals.dtype == np.float32 and normals.shape == (1, 4, 3)
     np.testing.assert_allclose(normals[0], [[0, 0, -1], [0.6, -0.8, 0], [0, 0, 0], [0, 0, 0]])
 
 
-def test_normal_pass_reads_rgb_or_xyz_channels():
+def test_layers_are_read_with_colour_or_vector_channel_names():
     values = {c: np.full((2, 2), i, np.float32) for i, c in enumerate("RGBA")}
-    from_5 = frames.normal_pass({f"Normal.{c}": v for c, v in values.items()})
+    colour = passes.layer_arrays({f"Normal.{c}": v for c, v in values.items()}, "Normal", 3)
     pairs = zip("XYZ", "RGB", strict=True)
-    from_4 = frames.normal_pass({f"Normal.{c}": values[r] for c, r in pairs})
-    np.testing.assert_array_equal(from_5, from_4)
-    assert from_5.shape == (2, 2, 3) and from_5[0, 0].tolist() == [0, 1, 2]
+    vector = passes.layer_arrays({f"Normal.{c}": values[r] for c, r in pairs}, "Normal", 3)
+    np.testing.assert_array_equal(np.stack(colour), np.stack(vector))
+    assert [float(a[0, 0]) for a in colour] == [0, 1, 2]
     with pytest.raises(ValueError, match="'Normal'"):
-        frames.normal_pass({"Raw.R": values["R"]})
+        passes.layer_arrays({"Raw.R": values["R"]}, "Normal", 3)
 
 
 def test_flow_from_vector_converts_signs_and_axes_and_marks_validity():
@@ -58,26 +58,27 @@ def test_flow_from_vector_converts_signs_and_axes_and_marks_validity():
     vector[..., :] = (-1.0, 0.5, -3.0, -1.0)  # came from 1 px left and 0.5 px below ...
     background = np.zeros((2, 4), bool)
     background[0, 0] = True
-    flow = frames.flow_from_vector(vector, background)
-    assert tuple(flow) == frames.FLOW_CHANNELS
+    flow = passes.flow_from_vector(vector, background)
+    assert tuple(flow) == passes.FLOW_CHANNELS
     assert all(v.dtype == np.float32 and v.shape == (2, 4) for v in flow.values())
     np.testing.assert_array_equal(flow["forward.X"][1], 3.0)  # ... goes 3 px right
     np.testing.assert_array_equal(flow["forward.Y"][1], -1.0)  # ... and 1 px up
     np.testing.assert_array_equal(flow["backward.X"][1], -1.0)
     np.testing.assert_array_equal(flow["backward.Y"][1], -0.5)
-    for name in frames.FLOW_CHANNELS:
+    for name in passes.FLOW_CHANNELS:
         assert flow[name][0, 0] == 0  # background
     # Pixel centres at x + 0.5: +3 leaves a 4-px row from column 1 on; -1 leaves row 0.
     assert flow["forward.valid"].tolist() == [[0, 0, 0, 0], [1, 0, 0, 0]]
     assert flow["backward.valid"].tolist() == [[0, 1, 1, 1], [0, 1, 1, 1]]
 
 
-def test_vector_pass_reads_rgba_or_xyzw_channels():
+def test_four_channel_layers_keep_their_order_and_view_layer_prefix():
     values = {c: np.full((2, 2), i, np.float32) for i, c in enumerate("RGBA")}
-    from_5 = frames.vector_pass({f"Vector.{c}": v for c, v in values.items()})
+    colour = passes.layer_arrays({f"Vector.{c}": v for c, v in values.items()}, "Vector", 4)
     pairs = zip("XYZW", "RGBA", strict=True)
-    from_4 = frames.vector_pass({f"ViewLayer.Vector.{c}": values[r] for c, r in pairs})
-    np.testing.assert_array_equal(from_5, from_4)
-    assert from_5[0, 0].tolist() == [0, 1, 2, 3]
+    channels = {f"ViewLayer.Vector.{c}": values[r] for c, r in pairs}
+    vector = passes.layer_arrays(channels, "Vector", 4)
+    np.testing.assert_array_equal(np.stack(colour), np.stack(vector))
+    assert [float(a[0, 0]) for a in vector] == [0, 1, 2, 3]
     with pytest.raises(ValueError, match="'Vector'"):
-        frames.vector_pass({"Vector.X": values["R"]})
+        passes.layer_arrays({"Vector.X": values["R"]}, "Vector", 4)

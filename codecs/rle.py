@@ -1,0 +1,156 @@
+"""COCO's run-length encoding (RLE) of binary masks, compressed form included.
+
+COCO's run-length encoding scans the mask in column-major (Fortran) order and stores
+alternating run lengths starting with a run of zeros (possibly of length 0):
+``counts = [zeros, ones, zeros, ones, ...]``; the last run is whichever run reaches
+the end of the mask (no empty run is appended). The *compressed* form used in JSON
+stores ``counts`` as an ASCII string exactly as pycocotools' ``rleToString`` does:
+each count (from the fourth on, minus the count two places before it) is written as a
+signed number in 5-bit groups, least significant first, each group as
+``chr(48 + group)`` with bit 0x20 set when more groups follow.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+# Largest number of 5-bit groups a count delta can need (covers signed 35-bit values).
+_MAX_GROUPS = 7
+
+
+def counts_to_string(counts: Iterable[int] | np.ndarray) -> str:
+    """Encode uncompressed RLE ``counts`` as pycocotools' compressed string.
+
+    Vectorised port of pycocotools' ``rleToString``.
+    """
+    x = np.asarray(counts, dtype=np.int64).reshape(-1).copy()
+    if x.size == 0:
+        return ""
+    if x.size > 3:
+        x[3:] = x[3:] - np.asarray(counts, dtype=np.int64).reshape(-1)[1:-2]
+    # Number of 5-bit groups: the smallest m with -2**(5m-1) <= x < 2**(5m-1).
+    groups = np.ones(x.shape, dtype=np.int64)
+    for m in range(1, _MAX_GROUPS):
+        limit = 1 << (5 * m - 1)
+        groups += (x < -limit) | (x >= limit)
+    shifts = 5 * np.arange(_MAX_GROUPS, dtype=np.int64)
+    chunks = (x[:, None] >> shifts) & 0x1F
+    position = np.arange(_MAX_GROUPS)[None, :]
+    chunks |= np.where(position < groups[:, None] - 1, 0x20, 0)
+    chunks += 48
+    return chunks[position < groups[:, None]].astype(np.uint8).tobytes().decode("ascii")
+
+
+def string_to_counts(text: str) -> list[int]:
+    """Decode pycocotools' compressed RLE string into uncompressed counts (``rleFrString``)."""
+    data = text.encode("ascii")
+    counts: list[int] = []
+    pos = 0
+    while pos < len(data):
+        value = 0
+        shift = 0
+        while True:
+            c = data[pos] - 48
+            pos += 1
+            value |= (c & 0x1F) << shift
+            shift += 5
+            if not c & 0x20:
+                if c & 0x10:
+                    value |= -1 << shift
+                break
+        if len(counts) > 2:
+            value += counts[-2]
+        counts.append(value)
+    return counts
+
+
+def _runs_to_counts(starts: np.ndarray, lengths: np.ndarray, total: int) -> np.ndarray:
+    """Counts for a mask whose true runs (column-major) start at ``starts`` with ``lengths``.
+
+    Runs must be sorted and separated by at least one false pixel.
+    """
+    if starts.size == 0:
+        return np.array([total], dtype=np.int64)
+    ends = starts + lengths
+    gaps = starts - np.r_[0, ends[:-1]]
+    counts = np.empty(2 * starts.size, dtype=np.int64)
+    counts[0::2] = gaps
+    counts[1::2] = lengths
+    tail = total - int(ends[-1])
+    return np.r_[counts, tail] if tail > 0 else counts
+
+
+def _column_major_segments(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split an HxW image scanned column-major into runs of equal values.
+
+    Returns (values, starts, lengths) of the runs in scan order.
+    """
+    flat = np.ascontiguousarray(image.T).reshape(-1)
+    if flat.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return flat[:0], empty, empty
+    starts = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1]])
+    lengths = np.diff(np.r_[starts, flat.size])
+    return flat[starts], starts, lengths
+
+
+def rle_encode(mask: np.ndarray) -> dict:
+    """Encode an HxW boolean mask as COCO compressed RLE ``{"size": [h, w], "counts": str}``.
+
+    Equal to ``pycocotools.mask.encode(np.asfortranarray(mask.astype(np.uint8)))`` with
+    ``counts`` decoded to ``str``.
+    """
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise ValueError(f"rle_encode needs an HxW mask, got shape {mask.shape}")
+    height, width = mask.shape
+    values, starts, lengths = _column_major_segments(mask.astype(bool))
+    keep = values.astype(bool)
+    counts = _runs_to_counts(starts[keep], lengths[keep], height * width)
+    if height * width == 0:
+        counts = np.array([0], dtype=np.int64)
+    return {"size": [int(height), int(width)], "counts": counts_to_string(counts)}
+
+
+def rle_encode_instances(instance_map: np.ndarray, background: int = 0) -> dict[int, dict]:
+    """Encode every ID of an HxW integer map as COCO RLE: ``{id: {"size", "counts"}}``.
+
+    ``background`` pixels get no entry. The map is transposed once and split into runs
+    once; each ID's RLE is then built from its own runs only. Keys ascend.
+    """
+    image = np.asarray(instance_map)
+    if image.ndim != 2:
+        raise ValueError(f"expected an HxW instance map, got shape {image.shape}")
+    height, width = image.shape
+    total = height * width
+    values, starts, lengths = _column_major_segments(image)
+    keep = values != background
+    values, starts, lengths = values[keep], starts[keep], lengths[keep]
+    order = np.argsort(values, kind="stable")
+    values, starts, lengths = values[order], starts[order], lengths[order]
+    bounds = np.flatnonzero(np.r_[True, values[1:] != values[:-1], True]) if values.size else []
+    size = [int(height), int(width)]
+    result: dict[int, dict] = {}
+    for a, b in itertools.pairwise(bounds):
+        counts = _runs_to_counts(starts[a:b], lengths[a:b], total)
+        result[int(values[a])] = {"size": list(size), "counts": counts_to_string(counts)}
+    return result
+
+
+def rle_decode(rle: Mapping) -> np.ndarray:
+    """Decode COCO RLE (compressed string or uncompressed list ``counts``) to an HxW bool mask."""
+    height, width = (int(v) for v in rle["size"])
+    counts = rle["counts"]
+    if isinstance(counts, bytes):
+        counts = counts.decode("ascii")
+    if isinstance(counts, str):
+        counts = string_to_counts(counts)
+    counts = np.asarray(counts, dtype=np.int64)
+    if int(counts.sum()) != height * width:
+        raise ValueError(f"RLE counts sum to {int(counts.sum())}, expected {height * width}")
+    values = np.arange(counts.size) % 2 == 1
+    flat = np.repeat(values, counts)
+    return flat.reshape(width, height).T.copy()

@@ -1,0 +1,107 @@
+"""The headless commands that work on a scene: render, info, finalize (Blender needed)."""
+
+import os
+import sys
+
+import bpy
+
+from ..dataset.outputs import OUTPUTS
+from ..errors import GroundTruthError
+from ..render import finalize, pipeline
+from ..render.options import options_from_settings, outputs_from_settings
+from ..scene import classes
+
+
+def run(args):
+    """Run the parsed command ``args`` on its scene; returns the exit code."""
+    scene = _scene(args.scene)
+    if args.command == "render":
+        return _render(scene, args)
+    if args.command == "info":
+        return _info(scene, _frames(scene, args.frames))
+    return _finalize(scene, args.output)
+
+
+def _scene(name):
+    if name is None:
+        return bpy.context.scene
+    scene = bpy.data.scenes.get(name)
+    if scene is None:
+        raise GroundTruthError(
+            f"No scene named {name!r} (scenes: {', '.join(bpy.data.scenes.keys())})"
+        )
+    return scene
+
+
+def _frames(scene, frames):
+    return pipeline.scene_frames(scene) if frames is None else frames
+
+
+def render_options(scene, args):
+    """The run's options: the scene's settings, with what the arguments change."""
+    settings = scene.ground_truth
+    outputs = set(outputs_from_settings(settings))
+    for output in OUTPUTS:
+        wanted = getattr(args, output.setting)
+        if wanted is not None:
+            (outputs.add if wanted else outputs.discard)(output.key)
+    changes = {"outputs": frozenset(outputs), "use_cycles": True, "samples": args.samples}
+    if args.labels_only:
+        changes["labels_only"] = True
+    if args.overwrite:
+        changes["overwrite"] = True
+    if args.distinct_copies is not None:
+        changes["distinct_copies"] = args.distinct_copies
+    return options_from_settings(
+        settings,
+        output_dir=os.path.abspath(args.output),
+        frames=_frames(scene, args.frames),
+        view_layer=pipeline.render_view_layer(None, scene).name,
+        **changes,
+    )
+
+
+def _render(scene, args):
+    job = pipeline.RenderJob(scene, render_options(scene, args))
+    for warning in job.report.warnings:
+        print(f"ground_truth: warning: {warning}", file=sys.stderr)
+    if scene.render.engine != "CYCLES":
+        print("ground_truth: rendering the ground truth with Cycles", file=sys.stderr)
+    if job.report.skipped:
+        print(f"Skipping {len(job.report.skipped)} complete frame(s); --overwrite renders them")
+    for done, total, frame in job.steps():
+        left = job.seconds_left()
+        eta = f", about {left:.0f} s left" if left is not None else ""
+        print(f"Frame {frame} ({done + 1}/{total}){eta}", flush=True)
+    report = job.report
+    print(f"Wrote {len(report.frames)} frame(s) to {report.output_dir} in {report.seconds:.1f} s")
+    return 0
+
+
+def _info(scene, frames):
+    settings = scene.ground_truth
+    instances = classes.planned_instances(scene)
+    print(
+        f"Scene {scene.name!r}, engine {scene.render.engine}, camera "
+        f"{scene.camera.name if scene.camera else None!r}"
+    )
+    print(f"Classes ({len(settings.classes)}):")
+    counts = {}
+    for item in instances:
+        counts[item.class_id] = counts.get(item.class_id, 0) + 1
+    for item in settings.classes:
+        print(f"  {item.id:5d}  {item.name}  ({counts.get(item.id, 0)} instance(s))")
+    print(f"Instances ({len(instances)}):")
+    for item in instances:
+        print(f"  {item.id:5d}  {item.object}  class {item.class_id}")
+    shown = ", ".join(str(f) for f in frames[:10]) + (" ..." if len(frames) > 10 else "")
+    print(f"Would render {len(frames)} frame(s): {shown}")
+    print(f"Output folder: {settings.output_dir}")
+    return 0
+
+
+def _finalize(scene, output):
+    report = finalize.finalize(scene, os.path.abspath(output))
+    converted, listed = len(report.converted), len(report.frames)
+    print(f"Converted {converted} raw frame(s); the dataset lists {listed} frame(s)")
+    return 0

@@ -1,0 +1,63 @@
+"""What one Render Ground Truth run does, as immutable values built once.
+
+The operator builds :class:`RenderOptions` from the scene's settings, the headless
+command from its arguments (over the scene's settings); the render code only reads
+it, and nothing writes the user's scene to pass an option. The class and instance
+tables of a run are frozen too (:mod:`ground_truth.labels.tables`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..dataset.outputs import OUTPUTS
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """One run's choices.
+
+    ``outputs`` are the output keys to write (``dataset.outputs``); ``output_dir`` is
+    absolute; ``frames`` are rendered in order; ``view_layer`` names the layer to
+    render. ``labels_only`` renders one sample with no bounces and no RGB image;
+    ``samples`` overrides the scene's Cycles samples; ``overwrite`` renders frames
+    again that are already complete; ``distinct_copies`` gives every instanced copy
+    its own ID; ``use_cycles`` renders with Cycles when the scene uses another engine.
+    """
+
+    output_dir: str
+    outputs: frozenset[str]
+    frames: tuple[int, ...]
+    view_layer: str
+    labels_only: bool = False
+    samples: int | None = None
+    overwrite: bool = False
+    distinct_copies: bool = True
+    use_cycles: bool = False
+
+    def __post_init__(self):
+        if self.labels_only and "rgb" in self.outputs:
+            # Labels only: one sample and no light bounces make no image worth keeping.
+            object.__setattr__(self, "outputs", self.outputs - {"rgb"})
+
+
+def outputs_from_settings(settings) -> frozenset[str]:
+    """The output keys ticked in ``Scene.ground_truth`` (``output_<key>``)."""
+    return frozenset(output.key for output in OUTPUTS if getattr(settings, output.setting))
+
+
+def options_from_settings(settings, *, output_dir, frames, view_layer, **changes):
+    """:class:`RenderOptions` from ``Scene.ground_truth`` and the given values.
+
+    ``changes`` override any option (the headless command's flags).
+    """
+    values = {
+        "outputs": outputs_from_settings(settings),
+        "labels_only": settings.labels_only,
+        "overwrite": settings.overwrite,
+        "distinct_copies": settings.distinct_copies,
+    }
+    values.update(changes)
+    return RenderOptions(
+        output_dir=output_dir, frames=tuple(frames), view_layer=view_layer, **values
+    )

@@ -1,0 +1,56 @@
+"""What earlier versions of Ground Truth saved in .blend files, brought up to date.
+
+One module for every migration, as Cycles keeps its ``version_update.py``:
+
+- scene settings saved under an older name (:data:`RENAMED_SETTINGS`) are moved to the
+  current one when a file is loaded (``properties`` registers the handler);
+- compositor setups saved by earlier versions are updated in place by
+  :func:`outdated_nodes`, which ``nodes.setup`` asks before it builds its nodes.
+
+Raw passes written by older setups need no migration: Blender names a layer's channels
+after the socket that wrote it (X, Y, Z for vectors, R, G, B, A for colours), and the
+raw readers (``labels.passes.layer_arrays``) accept both namings.
+"""
+
+# Setting names of earlier versions -> the current name (values are moved on load).
+RENAMED_SETTINGS = {
+    # 0.1: the visible fraction's setting was named after the occlusion it measures.
+    "output_occlusion": "output_visible_fraction",
+}
+
+# Nodes of the extension's compositor frame that earlier versions made with another
+# type: name -> that type. The raw pack was a Combine Color (R, G, B and an unused A)
+# before it became a Combine XYZ.
+OUTDATED_NODE_TYPES = {
+    "Ground Truth Raw Passes": "CompositorNodeCombineColor",
+}
+
+
+def migrate_settings(settings) -> list[str]:
+    """Move values stored under old names in ``Scene.ground_truth`` to the current names.
+
+    Returns the old names that were found. Running it again finds nothing.
+    """
+    moved = []
+    for old, new in RENAMED_SETTINGS.items():
+        value = settings.get(old)
+        if value is None:
+            continue
+        setattr(settings, new, bool(value))
+        del settings[old]
+        moved.append(old)
+    return moved
+
+
+def outdated_nodes(nodes, frame):
+    """Nodes of ours inside ``frame`` that an earlier version made with another type.
+
+    A node of that name and type outside the extension's frame is the user's own and
+    is not listed.
+    """
+    found = []
+    for name, old_type in OUTDATED_NODE_TYPES.items():
+        node = nodes.get(name)
+        if node is not None and node.bl_idname == old_type and node.parent == frame:
+            found.append(node)
+    return found
