@@ -69,7 +69,7 @@ def ground_truth_render(scene, folder, frames, **options):
 
     scene.ground_truth.output_dir = folder + os.sep
     start = time.perf_counter()
-    pipeline.render_ground_truth(scene, scene.view_layers[0], frames, overwrite=True, **options)
+    pipeline.render_ground_truth(scene, frames, overwrite=True, **options)
     return time.perf_counter() - start
 
 
@@ -107,8 +107,8 @@ def postprocess_ms(work, width, height, repeats=15):
     class and instance files, meta, the COCO entry, dataset.json and the COCO file;
     then with the preview picture; then with normals, flow and parts instead."""
     from ground_truth.dataset import layout
-    from ground_truth.labels import convert as frame_files
-    from ground_truth.render import pipeline
+    from ground_truth.render import pipeline, session, validate
+    from ground_truth.render.options import options_from_settings
     from ground_truth.scene import classes, frame_info
 
     scene = demo_scene(width, height, 1)
@@ -118,20 +118,25 @@ def postprocess_ms(work, width, height, repeats=15):
     settings.output_normal = settings.output_flow = settings.output_part = True
     folder = os.path.join(work, "post")
     settings.output_dir = folder + os.sep
-    pipeline.render_ground_truth(scene, scene.view_layers[0], [1])
-    with pipeline.RenderSession(scene, scene.view_layers[0]) as session:
-        scene.frame_set(1)
-        options = {"layer": session.render_layer} if session.render_layer else {}
-        bpy.ops.render.render(write_still=False, **options)
-        info = frame_info.collect(
-            scene, bpy.context.evaluated_depsgraph_get(), classes.planned_instances(scene)
+    pipeline.render_ground_truth(scene, [1])
+
+    def options(**changes):
+        return options_from_settings(
+            settings,
+            output_dir=validate.resolve_output_dir(scene),
+            frames=[1],
+            view_layer=scene.view_layers[0].name,
+            **changes,
         )
+
+    labels = classes.label_table(scene)
+    with session.RenderSession(scene, scene.view_layers[0], options(), labels) as active:
+        scene.frame_set(1)
+        layer = {"layer": active.render_layer} if active.render_layer else {}
+        bpy.ops.render.render(write_still=False, **layer)
+        info = frame_info.collect(scene, bpy.context.evaluated_depsgraph_get(), options(), labels)
     # Keep the raw files to convert them again and again.
-    raws = [
-        frame_files.raw_frame_path(folder, 1),
-        frame_files.raw_image_path(folder, 1),
-        *(frame_files.raw_frame_path(folder, 1, suffix) for suffix in frame_files.EXTRA_SUFFIXES),
-    ]
+    raws = [path for path in layout.raw_frame_files(folder, 1) if os.path.exists(path)]
     for raw in raws:
         shutil.copyfile(raw, raw + ".keep")
     results = {}
@@ -142,7 +147,7 @@ def postprocess_ms(work, width, height, repeats=15):
     ):
         settings.output_preview = preview
         settings.output_normal = settings.output_flow = settings.output_part = extras
-        job = pipeline.RenderJob(scene, scene.view_layers[0], [1], overwrite=True)
+        job = pipeline.RenderJob(scene, options(overwrite=True))
         times = []
         for _ in range(repeats):
             for raw in raws:
@@ -158,19 +163,23 @@ def postprocess_ms(work, width, height, repeats=15):
 
 def occlusion_ms(width, height, repeats=5):
     """Main-thread cost per frame of the visible fractions (ray casting each instance)."""
+    from ground_truth.render.options import options_from_settings
     from ground_truth.scene import classes, frame_info
 
     scene = demo_scene(width, height, 1)
     classes.sync_instance_ids(scene)
-    instances = classes.planned_instances(scene)
+    labels = classes.label_table(scene)
     depsgraph = bpy.context.evaluated_depsgraph_get()
     results = {}
     for enabled in (False, True):
-        scene.ground_truth.output_occlusion = enabled
+        scene.ground_truth.output_visible_fraction = enabled
+        options = options_from_settings(
+            scene.ground_truth, output_dir="", frames=[1], view_layer="ViewLayer"
+        )
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
-            frame_info.collect(scene, depsgraph, instances)
+            frame_info.collect(scene, depsgraph, options, labels)
             times.append(time.perf_counter() - start)
         results[enabled] = statistics.median(times) * 1000.0
     return results[True] - results[False]
@@ -188,7 +197,6 @@ def memory_growth(work, width, height, first, total, window=10):
     start = time.perf_counter()
     pipeline.render_ground_truth(
         scene,
-        scene.view_layers[0],
         list(range(1, total + 1)),
         overwrite=True,
         progress=lambda done, _total, _frame: readings.append(rss_mb()),

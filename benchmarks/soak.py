@@ -35,14 +35,13 @@ def main(argv):
     folder = tempfile.mkdtemp(prefix="gt-soak-")
     scene.ground_truth.output_dir = folder + os.sep
     scene.frame_start, scene.frame_end = 1, args.frames
-    view_layer = scene.view_layers[0]
     print(f"Soak: {args.frames} frames of the demo scene at {args.width}x{args.height}, 1 sample")
     print(f"{'frames':>7} {'RSS MB':>8} {'ms/frame':>9}")
     start = 1
     while start <= args.frames:
         end = min(start + args.every - 1, args.frames)
         began = time.perf_counter()
-        pipeline.render_ground_truth(scene, view_layer, list(range(start, end + 1)))
+        pipeline.render_ground_truth(scene, list(range(start, end + 1)))
         per_frame = (time.perf_counter() - began) / (end - start + 1) * 1000.0
         print(f"{end:7d} {rss_mb():8.1f} {per_frame:9.1f}", flush=True)
         start = end + 1

@@ -52,7 +52,7 @@ import numpy as np
 
 from ..codecs import exr, png
 from . import description, layout
-from .outputs import BY_KEY, OUTPUTS
+from .outputs import BY_KEY, OUTPUTS, Output
 
 (DEPTH_CHANNEL,) = BY_KEY["depth"].channels
 EXR_BACKENDS = ("auto", "openexr", "builtin")
@@ -158,21 +158,6 @@ def _read_rgb(path: str, backend: str) -> dict[str, Any]:
     return {"rgb": rgb, "alpha": alpha}
 
 
-def _read_depth(path: str, backend: str) -> dict[str, Any]:
-    return {"depth": read_depth(path, backend)}
-
-
-def _id_map(key: str) -> Callable[[str, str], dict[str, Any]]:
-    def read(path: str, backend: str) -> dict[str, Any]:
-        return {key: png.read_png(path).astype(np.uint16)}
-
-    return read
-
-
-def _read_normal(path: str, backend: str) -> dict[str, Any]:
-    return {"normal": read_vectors(path, BY_KEY["normal"].channels, backend)}
-
-
 def _read_flow(path: str, backend: str) -> dict[str, Any]:
     flow = read_vectors(path, BY_KEY["flow"].channels, backend)
     return {
@@ -183,29 +168,36 @@ def _read_flow(path: str, backend: str) -> dict[str, Any]:
     }
 
 
-def _read_meta(path: str, backend: str) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as file:
-        return {"meta": json.load(file)}
-
-
-def _read_preview(path: str, backend: str) -> dict[str, Any]:
-    return {"preview": png.read_png(path)[..., :3]}
-
-
-# How each output's per-frame file is read, keyed like the output declarations; each
-# fills the output's ``reader_keys``.
-_READERS: dict[str, Callable[[str, str], dict[str, Any]]] = {
+# Outputs whose file gives more than one array. Every other output is read by its file
+# type (:func:`_read_output`): one reader key per output.
+_SPECIAL_READERS: dict[str, Callable[[str, str], dict[str, Any]]] = {
     "rgb": _read_rgb,
-    "depth": _read_depth,
-    "class": _id_map("class"),
-    "instance": _id_map("instance"),
-    "part": _id_map("part"),
-    "normal": _read_normal,
     "flow": _read_flow,
-    "depth_mm": _id_map("depth_mm"),
-    "meta": _read_meta,
-    "preview": _read_preview,
 }
+
+
+def _read_output(output: Output, path: str, backend: str) -> dict[str, Any]:
+    """The arrays of one output's file, by its file type.
+
+    JSON gives a dict; a PNG its integers (uint16 for label maps), or uint8 RGB; an EXR
+    its one channel as HxW float32, or its channels stacked as HxWxN.
+    """
+    special = _SPECIAL_READERS.get(output.key)
+    if special is not None:
+        return special(path, backend)
+    (key,) = output.reader_keys
+    if output.extension == ".json":
+        with open(path, encoding="utf-8") as file:
+            return {key: json.load(file)}
+    if output.extension == ".exr":
+        if len(output.channels) == 1:
+            return {key: read_depth(path, backend)}
+        return {key: read_vectors(path, output.channels, backend)}
+    image = png.read_png(path)
+    if image.ndim == 3:
+        return {key: image[..., :3]}
+    return {key: image.astype(np.uint16)}
+
 
 # What load_frame reads unless told otherwise (the preview picture is for people).
 DEFAULT_KEYS = tuple(
@@ -231,12 +223,12 @@ def load_frame(
     frame = int(frame)
     wanted = DEFAULT_KEYS if keys is None else tuple(keys)
     sample: dict[str, Any] = {"frame": frame, **dict.fromkeys(wanted)}
-    for key, read in _READERS.items():
-        if not set(BY_KEY[key].reader_keys) & set(wanted):
+    for output in OUTPUTS:
+        if not output.frame_files or not set(output.reader_keys) & set(wanted):
             continue
-        path = layout.frame_path(root, key, frame)
+        path = layout.frame_path(root, output.key, frame)
         if os.path.isfile(path):
-            values = read(path, exr_backend)
+            values = _read_output(output, path, exr_backend)
             sample.update((k, v) for k, v in values.items() if k in wanted)
     return sample
 
