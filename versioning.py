@@ -1,16 +1,24 @@
-"""What earlier versions of Ground Truth saved in .blend files, brought up to date.
+"""What earlier versions of Ground Truth saved, brought up to date.
 
 One module for every migration, as Cycles keeps its ``version_update.py``:
 
 - scene settings saved under an older name (:data:`RENAMED_SETTINGS`) are moved to the
   current one when a file is loaded (``properties`` registers the handler);
 - compositor setups saved by earlier versions are updated in place by
-  :func:`outdated_nodes`, which ``nodes.setup`` asks before it builds its nodes.
+  :func:`outdated_nodes`, which ``nodes.setup`` asks before it builds its nodes;
+- datasets written before per-frame records get them from their files
+  (:func:`records_for_listed_frames`) when a run or finalize opens them.
 
 Raw passes written by older setups need no migration: Blender names a layer's channels
 after the socket that wrote it (X, Y, Z for vectors, R, G, B, A for colours), and the
 raw readers (``labels.passes.layer_arrays``) accept both namings.
 """
+
+import os
+
+from .codecs import exr, png
+from .dataset import coco, layout, records
+from .dataset.outputs import BY_KEY
 
 # Setting names of earlier versions -> the current name (values are moved on load).
 RENAMED_SETTINGS = {
@@ -54,3 +62,38 @@ def outdated_nodes(nodes, frame):
         if node is not None and node.bl_idname == old_type and node.parent == frame:
             found.append(node)
     return found
+
+
+def records_for_listed_frames(root, data):
+    """Give the frames an older dataset.json lists (from before per-frame records) the
+    records newer runs keep, from their files; frames whose files do not read back get
+    none, and resuming renders them again. Returns the frames recorded."""
+    recorded = []
+    for frame in data.get("frames", []):
+        if records.read_record(root, frame) is not None:
+            continue
+        files, outputs = {}, set()
+        try:
+            for key, output in BY_KEY.items():
+                if not output.frame_files:
+                    continue
+                path = layout.frame_path(root, key, frame)
+                if not os.path.isfile(path):
+                    continue
+                if path.endswith(".png"):
+                    png.verify_png(path)
+                elif path.endswith(".exr"):
+                    exr.read_exr(path)
+                files[key] = os.path.getsize(path)
+                outputs.add(key)
+            entry = coco.frame_entry(root, frame, data)
+        except (OSError, ValueError):
+            continue
+        record = {"frame": frame, "files": files, "copies": [], "process": "older version"}
+        if entry is not None:
+            outputs.add("coco")
+            record["coco"] = {"image": entry[0], "annotations": entry[1]}
+        record["outputs"] = sorted(outputs)
+        records.write_record(root, record)
+        recorded.append(frame)
+    return recorded

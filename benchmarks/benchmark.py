@@ -69,7 +69,7 @@ def ground_truth_render(scene, folder, frames, **options):
 
     scene.ground_truth.output_dir = folder + os.sep
     start = time.perf_counter()
-    pipeline.render_ground_truth(scene, frames, overwrite=True, **options)
+    pipeline.render_ground_truth(scene, frames, **options)
     return time.perf_counter() - start
 
 
@@ -147,7 +147,7 @@ def postprocess_ms(work, width, height, repeats=15):
     ):
         settings.output_preview = preview
         settings.output_normal = settings.output_flow = settings.output_part = extras
-        job = pipeline.RenderJob(scene, options(overwrite=True))
+        job = pipeline.RenderJob(scene, options())
         times = []
         for _ in range(repeats):
             for raw in raws:
@@ -198,7 +198,6 @@ def memory_growth(work, width, height, first, total, window=10):
     pipeline.render_ground_truth(
         scene,
         list(range(1, total + 1)),
-        overwrite=True,
         progress=lambda done, _total, _frame: readings.append(rss_mb()),
     )
     per_frame = (time.perf_counter() - start) / total

@@ -1,9 +1,12 @@
 """Atomic file writes: write to a temporary file in the target folder, then rename.
 
-A reader never sees a half-written file: data goes to ``.<name>.tmp-<pid>`` next to
-the destination, is flushed and fsynced, and then moved over the destination with
-:func:`os.replace` (atomic on POSIX and Windows when both live on one volume).
-No folders are created; callers make sure the destination folder exists.
+A reader never sees a half-written file: data goes to ``.<name>.tmp-<host>-<pid>`` next
+to the destination, is flushed and fsynced, and then moved over the destination with
+:func:`os.replace` (atomic on POSIX and Windows when both live on one volume). The
+temporary name says which process wrote it (:func:`owner`), so that a later run can
+remove what a killed process left. A destination that is a symbolic link is replaced
+by the file, never written through. No folders are created; callers make sure the
+destination folder exists.
 """
 
 from __future__ import annotations
@@ -11,15 +14,21 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 from collections.abc import Iterator
 from typing import IO, Any
+
+
+def owner() -> str:
+    """This process as it signs its temporary files: ``<host>-<pid>``."""
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 def _temp_path(path: str | os.PathLike[str]) -> str:
     """Return the temporary file path used while writing ``path``."""
     path = os.fspath(path)
     folder, name = os.path.split(path)
-    return os.path.join(folder, f".{name}.tmp-{os.getpid()}")
+    return os.path.join(folder, f".{name}.tmp-{owner()}")
 
 
 @contextlib.contextmanager

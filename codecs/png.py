@@ -249,6 +249,37 @@ def decode_png(data: bytes) -> np.ndarray:
     return out.reshape(height, width, channels)
 
 
+def verify_png(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """Return (width, height) of a PNG file whose every chunk is whole and intact.
+
+    Walks the chunks and checks their CRCs (no decompression): a truncated file, a
+    flipped bit or a missing end marker raises :class:`ValueError`.
+    """
+    with open(path, "rb") as file:
+        data = file.read()
+    name = os.fspath(path)
+    if not data.startswith(PNG_SIGNATURE):
+        raise ValueError(f"{name} is not a PNG file")
+    pos, size = len(PNG_SIGNATURE), None
+    while True:
+        if pos + 12 > len(data):
+            raise ValueError(f"{name} is truncated")
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        end = pos + 12 + length
+        if end > len(data):
+            raise ValueError(f"{name} is truncated")
+        crc = struct.unpack_from(">I", data, end - 4)[0]
+        if zlib.crc32(data[pos + 4 : end - 4]) & 0xFFFFFFFF != crc:
+            raise ValueError(f"{name} is damaged (chunk {kind!r} has a bad CRC)")
+        if size is None:
+            if kind != b"IHDR":
+                raise ValueError(f"{name} has no IHDR chunk first")
+            size = struct.unpack_from(">II", data, pos + 8)
+        pos = end
+        if kind == b"IEND":
+            return size
+
+
 def png_size(path: str | os.PathLike[str]) -> tuple[int, int]:
     """Return (width, height) of a PNG file whose header and end marker are intact.
 

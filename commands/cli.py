@@ -43,6 +43,22 @@ def _frame_list(text):
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _folder(text):
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the output folder is empty")
+    return text
+
+
+def _samples(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 1 << 24:
+        raise argparse.ArgumentTypeError(f"samples must be 1 to {1 << 24}, not {value}")
+    return value
+
+
 def _add_output_flags(parser):
     """``--<output>`` / ``--no-<output>`` for every output; absent keeps the scene's choice."""
     group = parser.add_argument_group(
@@ -83,10 +99,17 @@ def build_parser(prog="blender -b FILE.blend --command ground_truth"):
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     render = commands.add_parser("render", help="render frames into a dataset folder")
-    render.add_argument("--output", required=True, help="dataset folder")
+    render.add_argument("--output", required=True, type=_folder, help="dataset folder")
     render.add_argument("--frames", type=_frame_list, help=FRAMES_HELP)
-    render.add_argument("--samples", type=int, help="Cycles samples (default: the scene's)")
-    render.add_argument("--overwrite", action="store_true", help="render complete frames again")
+    render.add_argument("--samples", type=_samples, help="Cycles samples (default: the scene's)")
+    render.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip the frames the folder already holds complete (default: render every frame "
+        "again, as Blender's Output > Overwrite does)",
+    )
+    # Rendering every frame again is the default; the flag of earlier versions is kept.
+    render.add_argument("--overwrite", action="store_true", help=argparse.SUPPRESS)
     render.add_argument(
         "--labels-only", action="store_true", help="depth, class and instance maps only; fast"
     )
@@ -100,7 +123,14 @@ def build_parser(prog="blender -b FILE.blend --command ground_truth"):
     final = commands.add_parser(
         "finalize", help="turn raw farm output into a complete dataset (labels, dataset.json)"
     )
-    final.add_argument("output", help="dataset folder the saved compositor setup wrote to")
+    final.add_argument(
+        "output", type=_folder, help="dataset folder the saved compositor setup wrote to"
+    )
+    final.add_argument(
+        "--frames",
+        type=_frame_list,
+        help="the frames the dataset should hold, as for render (default: the scene's range)",
+    )
     final.add_argument("--scene", help="scene name")
     return parser
 

@@ -19,7 +19,7 @@ def run(args):
         return _render(scene, args)
     if args.command == "info":
         return _info(scene, _frames(scene, args.frames))
-    return _finalize(scene, args.output)
+    return _finalize(scene, args.output, args.frames)
 
 
 def _scene(name):
@@ -48,8 +48,8 @@ def render_options(scene, args):
     changes = {"outputs": frozenset(outputs), "use_cycles": True, "samples": args.samples}
     if args.labels_only:
         changes["labels_only"] = True
-    if args.overwrite:
-        changes["overwrite"] = True
+    if args.resume:
+        changes["resume"] = True
     if args.distinct_copies is not None:
         changes["distinct_copies"] = args.distinct_copies
     return options_from_settings(
@@ -68,7 +68,7 @@ def _render(scene, args):
     if scene.render.engine != "CYCLES":
         print("ground_truth: rendering the ground truth with Cycles", file=sys.stderr)
     if job.report.skipped:
-        print(f"Skipping {len(job.report.skipped)} complete frame(s); --overwrite renders them")
+        print(f"Skipping {len(job.report.skipped)} complete frame(s) (--resume)")
     for done, total, frame in job.steps():
         left = job.seconds_left()
         eta = f", about {left:.0f} s left" if left is not None else ""
@@ -100,8 +100,28 @@ def _info(scene, frames):
     return 0
 
 
-def _finalize(scene, output):
-    report = finalize.finalize(scene, os.path.abspath(output))
+def _finalize(scene, output, frames):
+    report = finalize.finalize(scene, os.path.abspath(output), frames)
     converted, listed = len(report.converted), len(report.frames)
     print(f"Converted {converted} raw frame(s); the dataset lists {listed} frame(s)")
-    return 0
+    for frame, reason in report.damaged:
+        print(f"ground_truth: frame {frame} is damaged: {reason}", file=sys.stderr)
+    if report.missing:
+        print(
+            f"ground_truth: {len(report.missing)} frame(s) missing: {_ranges(report.missing)}",
+            file=sys.stderr,
+        )
+    return 1 if report.damaged or report.missing else 0
+
+
+def _ranges(frames):
+    """``1-4, 7, 9-10`` for the sorted ``frames``."""
+    parts, start = [], None
+    for index, frame in enumerate(frames):
+        if start is None:
+            start = frame
+        following = frames[index + 1] if index + 1 < len(frames) else None
+        if following != frame + 1:
+            parts.append(str(start) if start == frame else f"{start}-{frame}")
+            start = None
+    return ", ".join(parts)

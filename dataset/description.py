@@ -6,6 +6,7 @@ import json
 import os
 
 from ..codecs import atomic
+from ..errors import DatasetError
 from . import layout
 from .outputs import OUTPUTS
 
@@ -71,6 +72,7 @@ def build(
     scene: str,
     resolution: tuple[int, int],
     blend_file: str = "",
+    blend_path: str = "",
     parts: list[dict] | None = None,
 ) -> dict:
     """The dataset description as a JSON-ready dict.
@@ -85,6 +87,7 @@ def build(
         "generator": f"Ground Truth for Blender {blender_version}",
         "blender_version": blender_version,
         "blend_file": blend_file,
+        **({"blend_path": blend_path} if blend_path else {}),
         "scene": scene,
         "resolution": {"width": resolution[0], "height": resolution[1]},
         "conventions": CONVENTIONS,
@@ -106,66 +109,123 @@ def build(
     }
 
 
-def mismatch(existing: dict, current: dict) -> str | None:
-    """Why ``existing`` (a dataset.json) cannot take frames of ``current``, or None.
+def identity_mismatch(existing: dict, current: dict) -> str | None:
+    """Why ``existing`` (a dataset.json) is another scene's dataset than ``current``, or None.
 
-    Frames of one dataset must come from the same scene, at the same resolution,
-    with the same class table and the same object behind every instance ID.
+    Frames of one dataset come from one scene of one .blend file (``blend_path``, the
+    file's path relative to the dataset folder, tells two files of the same name apart)
+    at one resolution.
     """
     for key, what in (("blend_file", "file"), ("scene", "scene"), ("resolution", "resolution")):
         if existing.get(key) != current.get(key):
             return f"{what} {existing.get(key)!r}, not {current.get(key)!r}"
-    old_classes = {c["id"]: c["name"] for c in existing.get("classes", [])}
-    new_classes = {c["id"]: c["name"] for c in current.get("classes", [])}
-    for class_id in sorted(old_classes.keys() & new_classes.keys()):
-        if old_classes[class_id] != new_classes[class_id]:
-            return (
-                f"class {class_id} is {old_classes[class_id]!r} there, "
-                f"{new_classes[class_id]!r} here"
-            )
-    old_objects = {i["id"]: i["object"] for i in existing.get("instances", [])}
-    new_objects = {i["id"]: i["object"] for i in current.get("instances", [])}
-    for instance_id in sorted(old_objects.keys() & new_objects.keys()):
-        if old_objects[instance_id] != new_objects[instance_id]:
-            return (
-                f"instance {instance_id} is {old_objects[instance_id]!r} there, "
-                f"{new_objects[instance_id]!r} here"
-            )
+    old, new = existing.get("blend_path"), current.get("blend_path")
+    if old and new and old != new:
+        return f"made from the .blend file {old}, not {new} (paths from the dataset folder)"
     return None
 
 
-class ForeignDatasetError(ValueError):
-    """The folder's dataset.json was not written by this version's format."""
+def label_differences(existing: dict, current: dict) -> list[str]:
+    """How the class and instance tables of ``current`` differ from ``existing``'s.
+
+    Every class (ID and name) and every labelled object (its instance ID and class) is
+    compared; copies made by instancers are left out (they come and go with frames).
+    """
+    found = []
+    old = {c["id"]: c["name"] for c in existing.get("classes", [])}
+    new = {c["id"]: c["name"] for c in current.get("classes", [])}
+    for class_id in sorted(old.keys() | new.keys()):
+        if class_id not in new:
+            found.append(f"class {class_id} {old[class_id]!r} is gone")
+        elif class_id not in old:
+            found.append(f"class {class_id} {new[class_id]!r} is new")
+        elif old[class_id] != new[class_id]:
+            found.append(f"class {class_id} is {old[class_id]!r} there, {new[class_id]!r} here")
+    old = {i["id"]: i for i in existing.get("instances", []) if "copy" not in i}
+    new = {i["id"]: i for i in current.get("instances", []) if "copy" not in i}
+    for ident in sorted(old.keys() | new.keys()):
+        before, now = old.get(ident), new.get(ident)
+        if now is None:
+            found.append(f"instance {ident} ({before['object']!r}) is no longer labelled")
+        elif before is None:
+            found.append(f"{now['object']!r} is newly labelled (instance {ident})")
+        elif before["object"] != now["object"]:
+            found.append(f"instance {ident} is {before['object']!r} there, {now['object']!r} here")
+        elif before["class_id"] != now["class_id"]:
+            found.append(
+                f"{now['object']!r} has class {now['class_id']} here, {before['class_id']} there"
+            )
+    return found
+
+
+class ForeignDatasetError(DatasetError):
+    """The folder's dataset.json was not written by this version's format, or is damaged."""
 
 
 def read(root: str, strict: bool = False) -> dict | None:
     """The dataset.json under ``root``, or None when there is none.
 
-    A file that is not ours, not readable or of another format version reads as
-    None, or raises ``ForeignDatasetError`` (with the reason) when ``strict``.
+    A file that is not ours, not readable, damaged or of another format version reads
+    as None, or raises :class:`ForeignDatasetError` (with the reason) when ``strict``.
     """
     path = layout.dataset_json_path(root)
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         return None
     try:
         with open(path, encoding="utf-8") as file:
             data = json.load(file)
-    except (OSError, ValueError) as error:
+        problem = _schema_problem(data)
+    except (OSError, ValueError, RecursionError) as error:
+        problem = f"cannot be read ({type(error).__name__}: {error})"
+    if problem is not None:
         if strict:
-            raise ForeignDatasetError(f"{path} cannot be read ({error})") from None
-        return None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        if strict:
-            raise ForeignDatasetError(f"{path} was not written by Ground Truth")
-        return None
-    if data.get("format_version") != FORMAT_VERSION:
-        if strict:
-            raise ForeignDatasetError(
-                f"{path} has format version {data.get('format_version')}, "
-                f"this Ground Truth writes version {FORMAT_VERSION}"
-            )
+            raise ForeignDatasetError(f"{path} {problem}")
         return None
     return data
+
+
+def _schema_problem(data) -> str | None:
+    """What makes ``data`` not a dataset.json of this format, or None."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return "was not written by Ground Truth"
+    if data.get("format_version") != FORMAT_VERSION:
+        return (
+            f"has format version {data.get('format_version')!r}, this Ground Truth writes "
+            f"version {FORMAT_VERSION}"
+        )
+
+    def integer(value):
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    frames = data.get("frames")
+    if not isinstance(frames, list) or not all(integer(f) and f >= 0 for f in frames):
+        return "is damaged: 'frames' is not a list of frame numbers"
+    classes = data.get("classes")
+    if not isinstance(classes, list) or not all(
+        isinstance(c, dict) and integer(c.get("id")) and isinstance(c.get("name"), str)
+        for c in classes
+    ):
+        return "is damaged: 'classes' is not a list of classes with an id and a name"
+    instances = data.get("instances")
+    if not isinstance(instances, list) or not all(
+        isinstance(i, dict)
+        and integer(i.get("id"))
+        and integer(i.get("class_id"))
+        and isinstance(i.get("object"), str)
+        for i in instances
+    ):
+        return "is damaged: 'instances' is not a list of instances with an id, object and class"
+    resolution = data.get("resolution")
+    if not (
+        isinstance(resolution, dict)
+        and integer(resolution.get("width"))
+        and integer(resolution.get("height"))
+    ):
+        return "is damaged: 'resolution' has no width and height"
+    for key in ("scene", "blend_file"):
+        if not isinstance(data.get(key, ""), str):
+            return f"is damaged: {key!r} is not text"
+    return None
 
 
 def write(root: str, data: dict) -> str:

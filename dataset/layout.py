@@ -5,7 +5,9 @@ folder (declared with the output in :mod:`.outputs`: ``depth/000003.exr``), the 
 file, and, while frames are being made, the compositor's raw passes in ``.raw/``. Frame
 files are named by the frame number zero-padded to :data:`FRAME_DIGITS` digits.
 
-The compositor writes, per frame, into ``.raw/``:
+The compositor writes, per frame, into a raw folder: ``.raw/<host>-<pid>/`` for each
+process rendering with Ground Truth (so that processes never write over each other's
+passes), ``.raw/`` itself for a farm rendering the saved compositor setup:
 
 - ``NNNNNN.exr``: one layer :data:`RAW_LAYER` with three channels, X = Depth,
   Y = Object Index, Z = Material Index (one layer: Blender 5.0 fails to write
@@ -73,17 +75,23 @@ def dataset_json_path(root: str | os.PathLike[str]) -> str:
     return os.path.join(os.fspath(root), DATASET_FILE)
 
 
-def raw_path(root: str | os.PathLike[str], frame: int, suffix: str = "") -> str:
-    """The compositor's raw EXR of ``frame`` (``suffix`` names a pass in its own file)."""
-    return os.path.join(os.fspath(root), RAW_DIR, frame_stem(frame) + suffix + ".exr")
+def raw_folder(root: str | os.PathLike[str], owner: str | None = None) -> str:
+    """The raw folder of the process ``owner`` (``<host>-<pid>``), or the farm's ``.raw``."""
+    folder = os.path.join(os.fspath(root), RAW_DIR)
+    return folder if owner is None else os.path.join(folder, owner)
 
 
-def image_copy_path(root: str | os.PathLike[str], frame: int) -> str:
+def raw_path(raw_dir: str | os.PathLike[str], frame: int, suffix: str = "") -> str:
+    """The compositor's raw EXR of ``frame`` in ``raw_dir`` (``suffix``: a pass's own file)."""
+    return os.path.join(os.fspath(raw_dir), frame_stem(frame) + suffix + ".exr")
+
+
+def image_copy_path(raw_dir: str | os.PathLike[str], frame: int) -> str:
     """The compositor's uncompressed copy of the image of ``frame``, for the preview."""
-    return os.path.join(os.fspath(root), RAW_DIR, frame_stem(frame) + IMAGE_COPY_EXTENSION)
+    return os.path.join(os.fspath(raw_dir), frame_stem(frame) + IMAGE_COPY_EXTENSION)
 
 
-def raw_frame_files(root: str | os.PathLike[str], frame: int) -> list[str]:
+def raw_frame_files(raw_dir: str | os.PathLike[str], frame: int) -> list[str]:
     """Every raw file the compositor may write for ``frame`` (existing or not)."""
     suffixes = ["", COPY_SUFFIX, *(o.raw.suffix for o in BY_KEY.values() if o.raw)]
-    return [raw_path(root, frame, s) for s in suffixes] + [image_copy_path(root, frame)]
+    return [raw_path(raw_dir, frame, s) for s in suffixes] + [image_copy_path(raw_dir, frame)]

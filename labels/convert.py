@@ -39,6 +39,7 @@ class FrameContext:
     """What a converter gets: the dataset folder, the frame and its labels."""
 
     root: str
+    raw_dir: str
     frame: int
     labels: FrameLabels
     world_to_camera_cv: np.ndarray | None
@@ -53,7 +54,7 @@ class FrameContext:
 
     def raw(self, key: str) -> dict[str, np.ndarray]:
         """The channels of the raw EXR the compositor wrote for output ``key``'s pass."""
-        return exr.read_exr(layout.raw_path(self.root, self.frame, BY_KEY[key].raw.suffix))
+        return exr.read_exr(layout.raw_path(self.raw_dir, self.frame, BY_KEY[key].raw.suffix))
 
 
 def _depth(ctx: FrameContext) -> None:
@@ -94,7 +95,7 @@ def _flow(ctx: FrameContext) -> None:
 
 
 def _preview(ctx: FrameContext) -> None:
-    image = preview_picture(ctx.root, ctx.frame, ctx.labels, ctx.class_colors, ctx.class_names)
+    image = preview_picture(ctx, ctx.labels)
     png.write_png(ctx.path("preview"), image, compression=1, filter="up")
 
 
@@ -118,6 +119,7 @@ def convert_frame(
     frame: int,
     outputs: Collection[str],
     *,
+    raw_dir: str,
     unit_scale: float,
     lookup: np.ndarray,
     class_colors: Mapping[int, tuple[float, float, float]],
@@ -126,13 +128,14 @@ def convert_frame(
     refine: Callable[[np.ndarray], np.ndarray] | None = None,
     remove_raw: bool = True,
 ) -> FrameLabels:
-    """Convert frame ``frame``'s raw passes under ``root`` into the files of ``outputs``.
+    """Convert frame ``frame``'s raw passes in ``raw_dir`` into the files of ``outputs``
+    in the dataset folder ``root``.
 
     ``lookup`` maps instance IDs to classes (:func:`.passes.class_lookup`); ``refine``
     may replace the instance map (copies told apart, :mod:`.copies`). Normals need the
     camera's ``world_to_camera_cv`` at that frame. Returns the frame's labels.
     """
-    raw_path = layout.raw_path(root, frame)
+    raw_path = layout.raw_path(raw_dir, frame)
     passes = raw_passes(exr.read_exr(raw_path))
     if "part" in outputs and "material" not in passes:
         raise ValueError(
@@ -148,18 +151,20 @@ def convert_frame(
     )
     if refine is not None:
         labels = relabel(labels, refine(labels.instance), lookup)
-    context = FrameContext(root, frame, labels, world_to_camera_cv, class_colors, class_names)
+    context = FrameContext(
+        root, raw_dir, frame, labels, world_to_camera_cv, class_colors, class_names
+    )
     for key, converter in CONVERTERS.items():
         if key in outputs:
             converter(context)
     if remove_raw:
-        for path in layout.raw_frame_files(root, frame):
+        for path in layout.raw_frame_files(raw_dir, frame):
             if os.path.exists(path):
                 os.remove(path)
     return labels
 
 
-def preview_picture(root, frame, labels, class_colors, class_names):
+def preview_picture(ctx, labels):
     """The preview picture of a frame, each panel at most ``PREVIEW_WIDTH`` pixels wide.
 
     The image comes from the compositor's uncompressed copy (fast to read), else
@@ -167,8 +172,8 @@ def preview_picture(root, frame, labels, class_colors, class_names):
     """
     height, width = labels.depth.shape
     step = max(1, -(-width // PREVIEW_WIDTH))
-    image_copy = layout.image_copy_path(root, frame)
-    rgb_path = layout.frame_path(root, "rgb", frame)
+    image_copy = layout.image_copy_path(ctx.raw_dir, ctx.frame)
+    rgb_path = layout.frame_path(ctx.root, "rgb", ctx.frame)
     if os.path.exists(image_copy):
         rgb = bmp.read_bmp(image_copy)
     elif os.path.exists(rgb_path):
@@ -192,8 +197,8 @@ def preview_picture(root, frame, labels, class_colors, class_names):
         labels.depth[every],
         labels.klass[every],
         instance,
-        class_colors,
-        class_names,
+        ctx.class_colors,
+        ctx.class_names,
         instance_colors,
         extra_panels=extra,
     )

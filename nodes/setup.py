@@ -53,10 +53,15 @@ PASSES = ("use_pass_z", "use_pass_object_index", "use_pass_material_index")
 ALL_PASSES = PASSES + tuple(output.raw.view_layer_pass for output in PASS_OUTPUTS)
 
 
-def output_paths(output_dir):
-    """Blender paths (may start with //) of the RGB and raw folders, with a trailing slash."""
+def output_paths(output_dir, raw_owner=None):
+    """Blender paths (may start with //) of the RGB and raw folders, with a trailing slash.
+
+    ``raw_owner`` names a process's own raw folder (``.raw/<host>-<pid>/``); without it
+    the raw passes go to ``.raw/``, as a farm rendering the saved setup writes them.
+    """
     root = output_dir if output_dir.endswith(("/", "\\")) else output_dir + "/"
-    return root + BY_KEY["rgb"].folder + "/", root + layout.RAW_DIR + "/"
+    raw = root + layout.RAW_DIR + "/" + (raw_owner + "/" if raw_owner else "")
+    return root + BY_KEY["rgb"].folder + "/", raw
 
 
 def has_setup(scene):
@@ -64,13 +69,13 @@ def has_setup(scene):
     return tree is not None and RAW_NODE in tree.nodes
 
 
-def setup_compositor(scene, view_layer, output_dir, outputs):
+def setup_compositor(scene, view_layer, output_dir, outputs, raw_owner=None):
     """Add or update the extension's nodes for ``view_layer``; idempotent. Returns the tree.
 
     The nodes write into ``output_dir`` (a Blender path; ``//`` is relative to the
     .blend file) what ``outputs`` (output keys) need: the RGB image when ``"rgb"`` is
     among them, the raw passes always, and a raw file for each requested output with a
-    pass of its own.
+    pass of its own. The raw passes go to ``.raw/<raw_owner>/`` (see :func:`output_paths`).
     """
     settings = scene.ground_truth
     first_time = not has_setup(scene)
@@ -113,7 +118,7 @@ def setup_compositor(scene, view_layer, output_dir, outputs):
         if first_time or node.name in new_passes:
             node.location = (picture.location.x, picture.location.y - 200.0 * (index + 1))
 
-    rgb_dir, raw_dir = output_paths(output_dir)
+    rgb_dir, raw_dir = output_paths(output_dir, raw_owner)
     frame_pattern = "#" * layout.FRAME_DIGITS
     compat.configure_file_output(
         rgb_node, rgb_dir, "", [(frame_pattern, "RGBA")], file_format="PNG", color_depth="8"
@@ -268,7 +273,7 @@ COPY_OUTPUT_NODE = "Ground Truth Copies Output"
 COPY_NODES = (COPY_OUTPUT_NODE, COPY_PACK_NODE, COPY_SPLIT_NODE, COPY_RENDER_LAYERS_NODE)
 
 
-def setup_copy_outputs(scene, copy_layer, output_dir):
+def setup_copy_outputs(scene, copy_layer, output_dir, raw_owner=None):
     """Write the copy layer's Random and Location AOVs to ``.raw/NNNNNN_copies.exr``."""
     tree = compat.get_tree(scene)
     nodes = tree.nodes
@@ -278,7 +283,7 @@ def setup_copy_outputs(scene, copy_layer, output_dir):
     split = _get_or_new(nodes, "CompositorNodeSeparateColor", COPY_SPLIT_NODE, frame)
     pack = _get_or_new(nodes, "CompositorNodeCombineColor", COPY_PACK_NODE, frame)
     output = _get_or_new(nodes, "CompositorNodeOutputFile", COPY_OUTPUT_NODE, frame)
-    _rgb_dir, raw_dir = output_paths(output_dir)
+    _rgb_dir, raw_dir = output_paths(output_dir, raw_owner)
     compat.configure_file_output(
         output,
         raw_dir,

@@ -164,7 +164,7 @@ class VIEW3D_PT_ground_truth_render(GroundTruthPanel, bpy.types.Panel):
 
         row = layout.row(align=True)
         row.prop(settings, "labels_only")
-        row.prop(settings, "overwrite")
+        row.prop(settings, "resume")
         row = layout.row(align=True)
         if setup.has_setup(scene):
             row.operator("ground_truth.setup_compositor", text="Update Compositor", icon="NODETREE")

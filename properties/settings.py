@@ -70,9 +70,10 @@ class GroundTruthSceneSettings(bpy.types.PropertyGroup):
     frame_start: IntProperty(name="Start", description="First frame", default=1, min=0)
     frame_end: IntProperty(name="End", description="Last frame", default=250, min=0)
     frame_step: IntProperty(name="Step", description="Render every n-th frame", default=1, min=1)
-    overwrite: BoolProperty(
-        name="Overwrite",
-        description="Render frames again even when their files are already complete",
+    resume: BoolProperty(
+        name="Resume",
+        description="Skip the frames the output folder already holds complete, with every "
+        "output ticked (off: every frame is rendered again, as Output > Overwrite does)",
         default=False,
     )
     labels_only: BoolProperty(

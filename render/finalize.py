@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import bpy
 
-from ..dataset import layout, reader
+from ..dataset import coco, layout, records
 from ..errors import GroundTruthError
 from ..scene import classes, frame_info
 from .options import options_from_settings
@@ -15,13 +15,15 @@ from .writer import DatasetWriter
 
 @dataclass
 class FinalizeReport:
-    converted: list = field(default_factory=list)
-    frames: list = field(default_factory=list)
+    converted: list = field(default_factory=list)  # raw frames made into label files
+    frames: list = field(default_factory=list)  # frames the dataset lists, all complete
+    damaged: list = field(default_factory=list)  # (frame, reason): not listed
+    missing: list = field(default_factory=list)  # expected frames with no complete files
 
 
 def raw_frames(output_dir):
     """Frame numbers of the raw EXR files waiting in ``output_dir``."""
-    folder = os.path.join(output_dir, layout.RAW_DIR)
+    folder = layout.raw_folder(output_dir)
     if not os.path.isdir(folder):
         return []
     found = []
@@ -32,11 +34,14 @@ def raw_frames(output_dir):
     return sorted(found)
 
 
-def finalize(scene, output_dir):
-    """Convert every raw frame in ``output_dir`` and list all complete frames.
+def finalize(scene, output_dir, expected=None):
+    """Convert every raw frame in ``output_dir``, check every listed frame, rebuild the index.
 
-    The outputs are those the scene's settings ask for (the saved setup's), written
-    into ``output_dir`` whatever folder the setup names.
+    The outputs are those the scene's settings ask for (the saved setup's), written into
+    ``output_dir`` whatever folder the setup names. A raw frame that cannot be converted
+    and a listed frame whose files are damaged are reported in ``damaged`` (and not
+    listed); frames of ``expected`` (default: the scene's range) that the dataset does
+    not hold complete are reported in ``missing``. COCO is rebuilt from the frames' files.
     """
     if not os.path.isdir(output_dir):
         raise GroundTruthError(f"There is no dataset folder {output_dir}")
@@ -47,28 +52,42 @@ def finalize(scene, output_dir):
         frames=(),
         view_layer=scene.view_layers[0].name,
     )
-    writer = DatasetWriter(scene, options, labels)
-    listed = writer.check_compatible()
+    writer = DatasetWriter(scene, options, labels, layout.raw_folder(output_dir))
     pending = raw_frames(output_dir)
-    if not pending and not listed:
+    state = writer.inspect_folder(pending, farm=True)
+    if not pending and not state.listed:
         raise GroundTruthError(
             f"{output_dir} has no raw frames ({layout.RAW_DIR}/NNNNNN.exr) to finalize: "
             "render with the saved compositor setup first"
         )
+    writer.claim_folder(state)
     report = FinalizeReport()
     current = scene.frame_current
     try:
         for frame in pending:
             scene.frame_set(frame)
             depsgraph = bpy.context.evaluated_depsgraph_get()
-            writer.convert(frame, frame_info.collect(scene, depsgraph, options, labels))
+            info = frame_info.collect(scene, depsgraph, options, labels)
+            try:
+                writer.finish_frame(frame, info)
+            except GroundTruthError as error:
+                report.damaged.append((frame, str(error)))
+                continue
             report.converted.append(frame)
     finally:
         scene.frame_set(current)
-    report.frames = sorted(
-        f
-        for f in set(listed) | set(report.converted)
-        if reader.frame_readable(output_dir, f, ["class", "instance"])
-    )
-    writer.write_dataset(report.frames, final=True)
+    for frame in records.recorded_frames(output_dir):
+        if not writer.frame_complete(frame):
+            records.remove_record(output_dir, frame)
+            report.damaged.append((frame, "its files changed or went missing since it was made"))
+    report.frames = writer.write_index(final=True)
+    if "coco" in options.outputs:
+        coco.write_coco(output_dir)  # from the files themselves
+    expected = pipeline_frames(scene) if expected is None else expected
+    report.missing = sorted(set(expected) - set(report.frames))
     return report
+
+
+def pipeline_frames(scene):
+    """The frames of the scene's own range (start, end, step)."""
+    return range(scene.frame_start, scene.frame_end + 1, scene.frame_step)

@@ -20,9 +20,11 @@ class RenderOptions:
     ``outputs`` are the output keys to write (``dataset.outputs``); ``output_dir`` is
     absolute; ``frames`` are rendered in order; ``view_layer`` names the layer to
     render. ``labels_only`` renders one sample with no bounces and no RGB image;
-    ``samples`` overrides the scene's Cycles samples; ``overwrite`` renders frames
-    again that are already complete; ``distinct_copies`` gives every instanced copy
-    its own ID; ``use_cycles`` renders with Cycles when the scene uses another engine.
+    ``samples`` overrides the scene's Cycles samples; ``resume`` skips frames the
+    dataset already holds complete (by default every frame is rendered again, as
+    Blender's own Output > Overwrite does); ``distinct_copies`` gives every instanced
+    copy its own ID; ``use_cycles`` renders with Cycles when the scene uses another
+    engine.
     """
 
     output_dir: str
@@ -31,7 +33,7 @@ class RenderOptions:
     view_layer: str
     labels_only: bool = False
     samples: int | None = None
-    overwrite: bool = False
+    resume: bool = False
     distinct_copies: bool = True
     use_cycles: bool = False
 
@@ -54,7 +56,7 @@ def options_from_settings(settings, *, output_dir, frames, view_layer, **changes
     values = {
         "outputs": outputs_from_settings(settings),
         "labels_only": settings.labels_only,
-        "overwrite": settings.overwrite,
+        "resume": settings.resume,
         "distinct_copies": settings.distinct_copies,
     }
     values.update(changes)

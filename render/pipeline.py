@@ -5,21 +5,19 @@ input), then ``steps()`` renders one frame per iteration so that the UI can show
 progress and cancel between frames; ``run()`` drains it for scripts and tests.
 """
 
-import os
 import time
 from dataclasses import dataclass, field
 
 import bpy
 
-from ..dataset import reader
-from ..dataset.outputs import frame_outputs
+from ..dataset import layout, records
 from ..errors import GroundTruthError
 from ..scene import classes, frame_info
 from . import validate
 from .options import options_from_settings
 from .session import RenderSession
 from .worker import BackgroundWorker
-from .writer import DatasetWriter
+from .writer import DatasetWriter, write_error
 
 
 class RenderCancelledError(Exception):
@@ -31,6 +29,7 @@ class RenderReport:
     output_dir: str
     frames: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
+    busy: list = field(default_factory=list)  # being rendered by another process
     warnings: list = field(default_factory=list)
     seconds: float = 0.0
     cancelled: bool = False
@@ -49,7 +48,11 @@ def scene_frames(scene):
 
 
 class RenderJob:
-    """One Render Ground Truth run of ``scene`` with :class:`~.options.RenderOptions`."""
+    """One Render Ground Truth run of ``scene`` with :class:`~.options.RenderOptions`.
+
+    Creating it validates everything and reads the dataset folder; nothing is written
+    until :meth:`steps` runs.
+    """
 
     def __init__(self, scene, options):
         self.scene = scene
@@ -59,26 +62,25 @@ class RenderJob:
             raise GroundTruthError(f"The scene has no view layer {options.view_layer!r}")
         output_dir = options.output_dir
         validate.check_writable(output_dir)
-        warnings = validate.check_scene(scene, self.view_layer, options)
         validate.check_frames(options.frames)
-        if options.samples is not None and options.samples < 1:
-            raise GroundTruthError("Samples must be at least 1")
+        warnings = validate.check_scene(scene, self.view_layer, options)
+        if options.samples is not None and not 1 <= options.samples <= validate.MAX_SAMPLES:
+            raise GroundTruthError(f"Samples must be 1 to {validate.MAX_SAMPLES}")
         self.report = RenderReport(output_dir=output_dir, warnings=warnings)
         self.labels = classes.label_table(scene)
-        self.writer = DatasetWriter(scene, options, self.labels)
-        done = set(self.writer.check_compatible())
-        keys = [output.key for output in frame_outputs(options.outputs)]
+        self.raw_owner = records.owner()
+        self.writer = DatasetWriter(
+            scene, options, self.labels, layout.raw_folder(output_dir, self.raw_owner)
+        )
+        self.folder = self.writer.inspect_folder(options.frames)
+        resume = options.resume and not self.folder.replace
+        listed = set(self.folder.listed)
         self.todo = []
         for frame in dict.fromkeys(options.frames):
-            if (
-                not options.overwrite
-                and frame in done
-                and reader.frame_readable(output_dir, frame, keys)
-            ):
+            if resume and frame in listed and self.writer.frame_complete(frame):
                 self.report.skipped.append(frame)
             else:
                 self.todo.append(frame)
-        self._done = sorted(done)
         self._started = None
 
     def seconds_left(self):
@@ -87,61 +89,85 @@ class RenderJob:
         if not finished or self._started is None:
             return None
         per_frame = (time.perf_counter() - self._started) / finished
-        return per_frame * (len(self.todo) - finished)
+        return per_frame * (len(self.todo) - finished - len(self.report.busy))
 
     def steps(self):
         """Render frame by frame; yields (done, total, frame) before each frame.
 
         Closing the generator stops after the current frame: the session restores
         the scene, and every finished frame is complete and listed in dataset.json.
+        The index is rewritten at the end even when no frame was left to render, so
+        that it always says what the folder's complete frames hold.
         """
         scene = self.scene
         self._started = time.perf_counter()
-        if not self.todo:
-            return
-        os.makedirs(self.options.output_dir, exist_ok=True)
-        classes.sync_instance_ids(scene)
+        writer = self.writer
+        try:
+            writer.claim_folder(self.folder)
+        except OSError as error:
+            raise write_error(error) from error
+        claims = records.FrameClaims(self.options.output_dir)
         worker = BackgroundWorker(low_priority=True)
         try:
-            with RenderSession(scene, self.view_layer, self.options, self.labels) as session:
-                for position, frame in enumerate(self.todo):
-                    yield position, len(self.todo), frame
-                    scene.frame_set(frame)
-                    layer = {"layer": session.render_layer} if session.render_layer else {}
-                    result = bpy.ops.render.render(write_still=False, **layer)
-                    if "FINISHED" not in result:
-                        raise GroundTruthError(f"Blender did not finish rendering frame {frame}")
-                    info = frame_info.collect(
-                        scene,
-                        bpy.context.evaluated_depsgraph_get(),
-                        self.options,
-                        self.labels,
-                        with_copies=session.copy_layer is not None,
-                    )
-                    # Converted on the worker while the next frame renders.
-                    try:
-                        worker.submit(self._finish_frame, frame, info)
-                    except OSError as error:
-                        raise _write_error(error) from error
+            if self.todo:
+                classes.sync_instance_ids(scene)
+                yield from self._render_frames(scene, claims, worker)
         finally:
-            # Every rendered frame is written and listed, also after a cancel or failure.
+            # Every rendered frame is written and listed, also after a cancel or failure;
+            # the final index is written on this thread once the worker has stopped.
+            failure = None
             try:
-                worker.submit(lambda: self.writer.write_dataset(self._done, final=True))
+                worker.close()
+            except Exception as error:
+                failure = error
+            try:
+                writer.write_index(final=True)
             except OSError as error:
-                raise _write_error(error) from error
-            finally:
-                try:
-                    worker.close()
-                except OSError as error:
-                    raise _write_error(error) from error
+                failure = failure or error
+            claims.release_all()
+            writer.remove_raw_folder()
             self.report.seconds = time.perf_counter() - self._started
+            if isinstance(failure, OSError):
+                raise write_error(failure) from failure
+            if failure is not None:
+                raise failure
 
-    def _finish_frame(self, frame, info):
+    def _render_frames(self, scene, claims, worker):
+        session = RenderSession(
+            scene, self.view_layer, self.options, self.labels, raw_owner=self.raw_owner
+        )
+        with session:
+            for position, frame in enumerate(self.todo):
+                yield position, len(self.todo), frame
+                if not claims.claim(frame):
+                    self.report.busy.append(frame)  # another process renders it
+                    continue
+                self.writer.check_targets(frame)
+                # Not listed while it is made again: a kill leaves it unlisted.
+                records.remove_record(self.options.output_dir, frame)
+                scene.frame_set(frame)
+                layer = {"layer": session.render_layer} if session.render_layer else {}
+                result = bpy.ops.render.render(write_still=False, **layer)
+                if "FINISHED" not in result:
+                    raise GroundTruthError(f"Blender did not finish rendering frame {frame}")
+                info = frame_info.collect(
+                    scene,
+                    bpy.context.evaluated_depsgraph_get(),
+                    self.options,
+                    self.labels,
+                    with_copies=session.copy_layer is not None,
+                )
+                # Converted on the worker while the next frame renders.
+                try:
+                    worker.submit(self._finish_frame, frame, info, claims)
+                except OSError as error:
+                    raise write_error(error) from error
+
+    def _finish_frame(self, frame, info, claims):
         # Runs on the worker thread: no Blender data here.
-        self.writer.convert(frame, info)
-        self._done.append(frame)
+        self.writer.finish_frame(frame, info)
+        claims.release(frame)
         self.report.frames.append(frame)
-        self.writer.write_dataset(self._done)
 
     def run(self, progress=None):
         """Render every frame; ``progress(done, total, frame)`` may raise RenderCancelledError."""
@@ -159,20 +185,12 @@ class RenderJob:
         return self.report
 
 
-def _write_error(error):
-    where = f" {error.filename}" if error.filename else ""
-    return GroundTruthError(
-        f"Could not write{where}: {error.strerror or error}. The frames written before are "
-        "complete; free some space or fix the folder, then render again to resume"
-    )
-
-
 def render_ground_truth(scene, frames=None, *, view_layer=None, progress=None, **changes):
     """Render ``frames`` of ``scene`` with its Ground Truth settings; returns the report.
 
     For scripts: ``frames`` default to the scene's range, ``view_layer`` to the first;
     ``changes`` override options of :class:`~.options.RenderOptions` (``output_dir``,
-    ``outputs``, ``labels_only``, ``samples``, ``overwrite``, ``use_cycles``, ...).
+    ``outputs``, ``labels_only``, ``samples``, ``resume``, ``use_cycles``, ...).
     ``progress(done, total, frame)`` may raise :class:`RenderCancelledError`.
     """
     if "output_dir" not in changes:

@@ -23,11 +23,13 @@ class RenderSession:
     """Save the scene's render state on enter, prepare it, restore it on exit.
 
     ``options`` are the run's :class:`~.options.RenderOptions`, ``labels`` its
-    :class:`~ground_truth.labels.tables.LabelTable`.
+    :class:`~ground_truth.labels.tables.LabelTable`; the raw passes go to the raw folder
+    of ``raw_owner`` (see ``nodes.setup.output_paths``).
     """
 
-    def __init__(self, scene, view_layer, options, labels):
+    def __init__(self, scene, view_layer, options, labels, raw_owner=None):
         self.scene = scene
+        self.raw_owner = raw_owner
         self.view_layer = view_layer
         self.options = options
         self.labels = labels
@@ -100,7 +102,9 @@ class RenderSession:
             )
         else:
             self._stack.callback(setup.remove_compositor, scene)
-        setup.setup_compositor(scene, self.view_layer, options.output_dir, options.outputs)
+        setup.setup_compositor(
+            scene, self.view_layer, options.output_dir, options.outputs, self.raw_owner
+        )
 
     @property
     def render_layer(self):
@@ -125,7 +129,7 @@ class RenderSession:
         layer = copies.add_copy_layer(scene, self.view_layer)
         self.copy_layer = layer
         self._stack.callback(scene.view_layers.remove, layer)
-        setup.setup_copy_outputs(scene, layer, self.options.output_dir)
+        setup.setup_copy_outputs(scene, layer, self.options.output_dir, self.raw_owner)
         self._stack.callback(setup.remove_copy_outputs, scene)
 
     def _set_cycles(self):

@@ -1,17 +1,31 @@
-"""Checks made before anything renders; each failure is a message for the user."""
+"""Checks made before anything renders; each failure is a message for the user.
 
+Every check here reads and never writes: a refused run has changed nothing.
+"""
+
+import math
 import os
 
 import bpy
 
 from .. import compat
+from ..dataset import framespec
 from ..errors import GroundTruthError
-from ..scene import classes
+from ..scene import classes, frame_info
 
 SUPPORTED_ENGINE = "CYCLES"
+# The most samples Cycles takes (its samples setting's limit).
+MAX_SAMPLES = 1 << 24
 
-# Characters no file system takes in a path (on Windows, a few more).
+# Characters no file system takes in a path (on Windows, a few more); Blender's File
+# Output nodes read braces as path templates (5.0) and backslashes as separators.
 _REJECTED = set("\0") | (set('<>"|?*') if os.name == "nt" else set())
+_BLENDER_SPECIAL = set("{}") | (set() if os.name == "nt" else {"\\"})
+
+# Bytes of render memory per pixel, beyond the scene's own data: Cycles' combined pass
+# and the labels' passes in float32, the compositor's copies of them and the writer's
+# arrays (an estimate on the high side; the refusal names it).
+_BYTES_PER_PIXEL = 160
 
 
 def resolve_output_dir(scene):
@@ -24,17 +38,50 @@ def resolve_output_dir(scene):
             f"The output folder '{path}' is relative to the .blend file, which is not saved "
             "yet: save the file or choose an absolute folder"
         )
-    bad = sorted(set(path) & _REJECTED)
+    return os.path.normpath(bpy.path.abspath(path))
+
+
+def check_folder_name(folder):
+    """Refuse a folder path that no file system or that Blender's File Output cannot take."""
+    if not folder or not folder.strip():
+        raise GroundTruthError("The output folder is empty: name a folder for the dataset")
+    bad = sorted(set(folder) & _REJECTED)
     if bad:
         shown = " ".join(repr(c) for c in bad)
         raise GroundTruthError(
-            f"The output folder '{path}' holds characters file systems reject: {shown}"
+            f"The output folder '{folder}' holds characters file systems reject: {shown}"
         )
-    return os.path.normpath(bpy.path.abspath(path))
+    special = sorted(set(folder) & _BLENDER_SPECIAL)
+    if special:
+        shown = " ".join(repr(c) for c in special)
+        raise GroundTruthError(
+            f"The output folder '{folder}' holds {shown}, which Blender's file outputs read as "
+            "part of a path pattern: choose a folder without them"
+        )
+    limit = _name_limit(folder)
+    for part in folder.split(os.sep):
+        if len(part.encode("utf-8")) > limit:
+            raise GroundTruthError(
+                f"The output folder's name '{part[:40]}...' is {len(part.encode())} bytes long; "
+                f"this file system takes at most {limit}: choose a shorter name"
+            )
+
+
+def _name_limit(folder):
+    existing = folder
+    while existing and not os.path.exists(existing):
+        existing = os.path.dirname(existing) or os.sep
+    try:
+        return os.pathconf(existing or os.sep, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        return 255
 
 
 def check_writable(folder):
     """Refuse a folder that is a file or that cannot be created or written."""
+    check_folder_name(folder)
+    if os.path.islink(folder) and not os.path.exists(folder):
+        raise GroundTruthError(f"The output folder '{folder}' is a link to nothing")
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise GroundTruthError(f"The output folder '{folder}' is a file, not a folder")
     existing = folder
@@ -81,12 +128,102 @@ def check_scene(scene, view_layer, options):
         )
     if not view_layer.use:
         raise GroundTruthError(f"The view layer '{view_layer.name}' is disabled for rendering")
+    if scene.render.use_multiview:
+        raise GroundTruthError(
+            "Stereoscopy (Output > Stereoscopy) renders several views per frame; Ground Truth "
+            "labels one camera view. Switch Stereoscopy off, or render each eye's camera alone"
+        )
+    _check_camera_geometry(camera)
+    _check_labelled_objects(scene)
     duplicates = classes.duplicate_class_names(scene)
     if duplicates:
         raise GroundTruthError(
             f"Class names must be unique: '{duplicates[0]}' is used twice. Rename one in the list"
         )
-    return _label_warnings(scene) + _image_warnings(scene, camera, options)
+    shared = classes.duplicate_class_ids(scene)
+    if shared:
+        raise GroundTruthError(
+            f"Class IDs must be unique: {shared[0]} is used by more than one class "
+            "(set from a script?). Give each class its own ID"
+        )
+    warnings = _check_image_size(scene)
+    return _label_warnings(scene) + _image_warnings(scene, camera, options) + warnings
+
+
+def _finite(matrix):
+    return all(math.isfinite(v) for row in matrix for v in row)
+
+
+def _check_camera_geometry(camera):
+    if not _finite(camera.matrix_world):
+        raise GroundTruthError(
+            f"The camera '{camera.name}' has a location, rotation or scale that is not a number"
+        )
+    if any(column.length == 0.0 for column in camera.matrix_world.to_3x3().col):
+        raise GroundTruthError(
+            f"The camera '{camera.name}' is scaled to 0 along an axis: it has no view. "
+            "Give it a non-zero scale (Object > Transform > Scale)"
+        )
+    data = camera.data
+    if data.type == "ORTHO" and not data.ortho_scale > 0.0:
+        raise GroundTruthError(
+            f"The camera '{camera.name}' has an orthographic scale of {data.ortho_scale}: "
+            "it must be greater than 0"
+        )
+    if not data.clip_end > data.clip_start > 0.0:
+        raise GroundTruthError(
+            f"The camera '{camera.name}' clips from {data.clip_start} to {data.clip_end}: "
+            "Clip Start must be above 0 and below Clip End"
+        )
+
+
+def _check_labelled_objects(scene):
+    broken = [ob.name for ob in scene.objects if ob.pass_index and not _finite(ob.matrix_world)]
+    if broken:
+        raise GroundTruthError(
+            f"Object '{broken[0]}' has a location, rotation or scale that is not a number "
+            f"({len(broken)} such object(s)): fix its transform"
+        )
+
+
+def _check_image_size(scene):
+    """Refuse images Blender cannot make or this machine cannot hold; warn when close."""
+    render = scene.render
+    width, height = frame_info.image_size(scene)
+    if width < 1 or height < 1:
+        raise GroundTruthError(
+            f"The image would be {width}x{height} pixels ({render.resolution_x}x"
+            f"{render.resolution_y} at {render.resolution_percentage}%"
+            f"{', cropped to the render region' if render.use_border else ''}): raise the "
+            "resolution or its percentage"
+        )
+    full_width, full_height = frame_info.full_size(scene)
+    needed = full_width * full_height * _BYTES_PER_PIXEL
+    available = _available_memory()
+    size = f"{full_width}x{full_height}"
+    if available and needed > available:
+        raise GroundTruthError(
+            f"A {size} render needs about {needed / 2**30:.1f} GiB of memory for its passes; "
+            f"this machine has {available / 2**30:.1f} GiB free: lower the resolution"
+        )
+    if available and needed > available / 2:
+        return [
+            f"A {size} render needs about {needed / 2**30:.1f} GiB for its passes, over half "
+            f"of the {available / 2**30:.1f} GiB free"
+        ]
+    return []
+
+
+def _available_memory():
+    """Bytes of memory available now (Linux), else None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as file:
+            for line in file:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
 
 
 def _label_warnings(scene):
@@ -130,8 +267,13 @@ def _image_warnings(scene, camera, options):
 
 
 def check_frames(frames):
+    """Refuse an empty frame list and frames Blender cannot render."""
     if not frames:
         raise GroundTruthError("No frames to render")
-    negative = [f for f in frames if f < 0]
-    if negative:
-        raise GroundTruthError(f"Frame {negative[0]} is negative; dataset frames start at 0")
+    low, high = min(frames), max(frames)
+    if low < 0:
+        raise GroundTruthError(f"Frame {low} is negative; dataset frames start at 0")
+    if high > framespec.MAX_FRAME:
+        raise GroundTruthError(
+            f"Frame {high} is beyond Blender's last frame, {framespec.MAX_FRAME}"
+        )

@@ -3,20 +3,31 @@
 ``DatasetWriter`` takes everything it needs from the scene when it is created (on the
 main thread) as frozen values: the run's options, the label table, the scene's
 description. After that its methods touch no Blender data, so they run on the
-background worker thread while the next frame renders. The copy table and the COCO
-entries it builds up belong to that thread alone.
+background worker thread while the next frame renders. The copy table and the cache
+of records it builds up belong to that thread alone.
+
+A frame is finished in this order: its label files, then a check that every file of
+the frame (Blender's own included) exists and reads back, then its record, then the
+index (``dataset.json`` and COCO, rebuilt from every process's records under the
+dataset's lock); see :mod:`ground_truth.dataset.records`.
 """
 
+import contextlib
+import errno
 import os
+import shutil
+import stat
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 
 import bpy
 import numpy as np
 
-from ..codecs import exr
-from ..dataset import coco, layout, meta
+from .. import versioning
+from ..codecs import exr, png
+from ..dataset import coco, layout, meta, records
 from ..dataset import description as dataset_json
+from ..dataset.outputs import BY_KEY, frame_outputs
 from ..errors import GroundTruthError
 from ..labels import annotations, convert, copies, passes
 from ..labels.masks import bboxes_from_instance_map
@@ -24,6 +35,9 @@ from ..scene import frame_info
 
 # The COCO file is rewritten at most this often during a render, and always at the end.
 COCO_INTERVAL_S = 2.0
+
+# What the compositor of a farm's saved setup writes into a folder with no dataset.json.
+_FARM_ENTRIES = {layout.RAW_DIR, BY_KEY["rgb"].folder}
 
 
 def material_parts(depsgraph):
@@ -39,80 +53,196 @@ def material_parts(depsgraph):
     return [{"id": i, "materials": sorted(names)} for i, names in sorted(by_id.items())]
 
 
+@dataclass
+class FolderState:
+    """What the dataset folder holds before a run: its frames, and whether they go."""
+
+    listed: list = field(default_factory=list)
+    # The run's labels differ from the dataset's and the run renders all its frames:
+    # the old frames are forgotten first, so that no frame of either kind mixes in.
+    replace: bool = False
+
+
 class DatasetWriter:
-    """Writes a scene's frames and dataset.json into one output folder.
+    """Writes a scene's frames and its index into one dataset folder.
 
     ``options`` are the run's :class:`~ground_truth.render.options.RenderOptions`,
-    ``labels`` its :class:`~ground_truth.labels.tables.LabelTable`.
+    ``labels`` its :class:`~ground_truth.labels.tables.LabelTable`, ``raw_dir`` the
+    folder the compositor writes this run's raw passes to.
     """
 
-    def __init__(self, scene, options, labels):
+    def __init__(self, scene, options, labels, raw_dir):
         self.options = options
         self.output_dir = options.output_dir
+        self.raw_dir = raw_dir
         self.labels = labels
         self._unit_scale = scene.unit_settings.scale_length
         self._class_colors = {c.id: c.color for c in labels.classes}
         self._class_names = {c.id: c.name for c in labels.classes}
         self._lookup = passes.class_lookup({i.id: i.class_id for i in labels.instances})
-        # Copies found while rendering: their instance entries and IDs (worker thread).
-        self._copy_entries = []
+        self._frame_keys = [o.key for o in frame_outputs(options.outputs)]
         self._copies = None  # labels.copies.CopyTable, made when copies first show up
-        self._coco_entries = None  # frame -> (image, annotations), loaded on first use
+        self._copy_entries = {}  # copy ID -> its instance entry (worker thread)
+        self._records = {}  # frame -> (mtime_ns, record): records read so far
         self._coco_written = 0.0
         self._coco_dirty = False
+        blend = bpy.data.filepath
         self._dataset = {
             "classes": labels.class_dicts(),
             "blender_version": bpy.app.version_string,
             "scene": scene.name,
-            "blend_file": os.path.basename(bpy.data.filepath),
+            "blend_file": os.path.basename(blend),
+            "blend_path": os.path.relpath(blend, self.output_dir).replace(os.sep, "/")
+            if blend
+            else "",
             "resolution": frame_info.image_size(scene),
             "parts": material_parts(bpy.context.evaluated_depsgraph_get()),
         }
 
-    def check_compatible(self):
-        """Refuse a folder holding another scene's dataset; returns its frames."""
+    # ------------------------------------------------------------------ the folder
+
+    def inspect_folder(self, frames, *, farm=False):
+        """Check the folder before anything is written; returns a :class:`FolderState`.
+
+        Refuses a folder with files Ground Truth did not write and no dataset.json (a
+        farm's saved setup writes ``.raw`` and ``rgb``: ``farm`` accepts those), a
+        dataset of another scene, links where the dataset's folders go, and labels that
+        differ from the dataset's unless this run renders all of its ``frames`` again.
+        """
+        root = self.output_dir
+        if not os.path.isdir(root):
+            return FolderState()
+        self._refuse_links(root)
         try:
-            previous = dataset_json.read(self.output_dir, strict=True)
+            previous = dataset_json.read(root, strict=True)
         except dataset_json.ForeignDatasetError as error:
             raise GroundTruthError(
                 f"{error}: choose another output folder (Ground Truth never overwrites files "
                 "it did not write)"
             ) from None
         if previous is None:
-            return []
-        problem = dataset_json.mismatch(previous, self.description([]))
+            entries = sorted(os.listdir(root))
+            foreign = [e for e in entries if not (farm and e in _FARM_ENTRIES)]
+            if foreign:
+                shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
+                raise GroundTruthError(
+                    f"The folder {root} holds files Ground Truth did not write ({shown}) and "
+                    "no dataset.json: choose an empty or new folder"
+                )
+            return FolderState()
+        current = self.description([])
+        problem = dataset_json.identity_mismatch(previous, current)
         if problem:
             raise GroundTruthError(
-                f"The folder {self.output_dir} holds a dataset of another scene ({problem}): "
+                f"The folder {root} holds a dataset of another scene ({problem}): "
                 "choose another output folder, or delete that dataset first"
             )
-        return list(previous["frames"])
+        listed = sorted(set(previous["frames"]) | set(records.recorded_frames(root)))
+        changes = dataset_json.label_differences(previous, current)
+        if not changes:
+            return FolderState(listed)
+        missing = sorted(set(listed) - set(frames))
+        if missing:
+            shown = "; ".join(changes[:3]) + (" ..." if len(changes) > 3 else "")
+            raise GroundTruthError(
+                f"The labels changed since the dataset in {root} was rendered ({shown}), and "
+                f"this run would leave {len(missing)} of its frames (from {missing[0]}) with "
+                "the old labels: render all its frames again, or choose another folder"
+            )
+        return FolderState(listed, replace=True)
+
+    def _refuse_links(self, root):
+        for name in (*{o.folder for o in BY_KEY.values() if o.folder}, records.RECORDS_DIR):
+            path = os.path.join(root, name)
+            if os.path.islink(path):
+                raise GroundTruthError(
+                    f"{path} is a symbolic link (to {os.readlink(path)}): Ground Truth writes "
+                    "only inside the dataset folder, never through links"
+                )
+
+    def claim_folder(self, state):
+        """Make the folder this dataset's before the first file: clean what killed
+        processes left, bring an older dataset's frames into records, write the index."""
+        root = self.output_dir
+        os.makedirs(root, exist_ok=True)
+        records.remove_leftovers(root)
+        with records.DatasetLock(root):
+            previous = dataset_json.read(root)
+            if state.replace:
+                for frame in records.recorded_frames(root):
+                    records.remove_record(root, frame)
+            elif previous is not None:
+                versioning.records_for_listed_frames(root, previous)
+        self.write_index(final=True)
+
+    # ------------------------------------------------------------------ a frame
+
+    def frame_complete(self, frame):
+        """Whether ``frame`` has a record holding every output of this run, and its files
+        are still there with their recorded sizes."""
+        record = records.read_record(self.output_dir, frame)
+        if record is None or not set(self.options.outputs) <= set(record.get("outputs", ())):
+            return False
+        for key, size in record.get("files", {}).items():
+            try:
+                info = os.lstat(layout.frame_path(self.output_dir, key, frame))
+            except (OSError, ValueError):
+                return False
+            if not stat.S_ISREG(info.st_mode) or info.st_size != size:
+                return False
+        return True
+
+    def check_targets(self, frame):
+        """Refuse to render ``frame`` where one of its files would be written through a
+        symbolic link (out of the dataset folder)."""
+        paths = [layout.frame_path(self.output_dir, key, frame) for key in self._frame_keys]
+        paths.append(records.record_path(self.output_dir, frame))
+        for path in paths:
+            if os.path.islink(path):
+                raise GroundTruthError(
+                    f"{path} is a symbolic link (to {os.readlink(path)}): Ground Truth never "
+                    "writes through links; remove it"
+                )
+
+    def finish_frame(self, frame, info):
+        """Convert ``frame``, check every file of it, record it and rewrite the index."""
+        found = self.convert(frame, info)
+        self.verify_frame(frame)
+        self.record_frame(frame, found)
+        self.write_index()
 
     def convert(self, frame, info=None):
         """Turn the raw passes of ``frame`` into label files and annotations.
 
-        ``info`` is ``scene.frame_info.collect`` of the frame: without it (or without an
-        instance map) no meta file is written.
+        ``info`` is ``scene.frame_info.collect`` of the frame: without it no meta file
+        is written. Returns what the frame's record needs (its COCO entry, its copies).
         """
         root = self.output_dir
         outputs = self.options.outputs
         camera = info["camera"] if info is not None else None
         found_copies = info.get("copies") if info is not None else None
-        labels = convert.convert_frame(
-            root,
-            frame,
-            outputs,
-            unit_scale=self._unit_scale,
-            lookup=self._lookup,
-            class_colors=self._class_colors,
-            class_names=self._class_names,
-            world_to_camera_cv=camera["world_to_camera_cv"] if camera else None,
-            refine=(lambda instance: self._copy_ids(frame, instance, found_copies))
-            if found_copies
-            else None,
-        )
+        raw = layout.raw_path(self.raw_dir, frame)
+        if not os.path.isfile(raw):
+            raise GroundTruthError(f"Blender did not write {raw}: {why_not_written(raw)}")
+        try:
+            labels = convert.convert_frame(
+                root,
+                frame,
+                outputs,
+                raw_dir=self.raw_dir,
+                unit_scale=self._unit_scale,
+                lookup=self._lookup,
+                class_colors=self._class_colors,
+                class_names=self._class_names,
+                world_to_camera_cv=camera["world_to_camera_cv"] if camera else None,
+                refine=(lambda instance: self._copy_ids(frame, instance, found_copies))
+                if found_copies
+                else None,
+            )
+        except ValueError as error:  # a damaged raw file
+            raise GroundTruthError(f"Frame {frame}: {error}") from error
         # Boxes and pixel counts once, for the meta and for COCO.
-        found = bboxes_from_instance_map(labels.instance)
+        boxes = bboxes_from_instance_map(labels.instance)
         instances = None
         if "meta" in outputs and info is not None:
             height, width = labels.instance.shape
@@ -123,28 +253,68 @@ class DatasetWriter:
                 labels.instance,
                 inputs,
                 info["camera"]["world_to_camera_cv"],
-                found,
+                boxes,
                 info.get("unoccluded"),
             )
             meta.write_meta(
                 root, frame, meta.frame_meta(frame, width, height, info["camera"], instances)
             )
+        found = {"copies": self._frame_copies(found_copies)}
         if "coco" in outputs:
-            entries = self._entries()
-            entries[frame] = coco.frame_entry(
+            image, entries = coco.frame_entry(
                 root,
                 frame,
                 self.description([]),
                 instance_map=labels.instance,
-                boxes=found,
+                boxes=boxes,
                 meta_instances=instances,
             )
-            self._coco_dirty = True
-        return labels
+            found["coco"] = {"image": image, "annotations": entries}
+        return found
+
+    def verify_frame(self, frame):
+        """Raise :class:`GroundTruthError` naming the file when one of the frame's files is
+        missing, incomplete or unreadable (Blender's RGB image included)."""
+        for key in self._frame_keys:
+            path = layout.frame_path(self.output_dir, key, frame)
+            if not os.path.isfile(path) or os.path.islink(path):
+                raise GroundTruthError(f"{path} was not written: {why_not_written(path)}")
+            try:
+                if path.endswith(".png"):
+                    png.verify_png(path)
+                elif path.endswith(".exr"):
+                    exr.exr_header(path)
+            except (OSError, ValueError) as error:
+                raise GroundTruthError(f"{path} does not read back ({error})") from error
+
+    def record_frame(self, frame, found):
+        """Write the record of the complete ``frame``."""
+        files = {
+            key: os.path.getsize(layout.frame_path(self.output_dir, key, frame))
+            for key in self._frame_keys
+        }
+        record = {
+            "frame": frame,
+            "outputs": sorted(self.options.outputs),
+            "files": files,
+            "copies": found["copies"],
+            "process": records.owner(),
+            "written": round(time.time(), 3),
+        }
+        if "coco" in found:
+            record["coco"] = found["coco"]
+        records.write_record(self.output_dir, record)
+        self._coco_dirty = True
+
+    def _frame_copies(self, found_copies):
+        if not found_copies:
+            return []
+        ids = {self._copies.id_of(c["key"]) for c in found_copies}
+        return [self._copy_entries[i] for i in sorted(ids)]
 
     def _copy_ids(self, frame, instance, found_copies):
         """The instance map with each copy's own ID (see labels/copies.py)."""
-        path = layout.raw_path(self.output_dir, frame, layout.COPY_SUFFIX)
+        path = layout.raw_path(self.raw_dir, frame, layout.COPY_SUFFIX)
         channels = exr.read_exr(path)
         random, *location = passes.layer_arrays(channels, layout.COPY_LAYER, 4)
         if self._copies is None:
@@ -162,22 +332,20 @@ class DatasetWriter:
             [c["copy"] for c in found_copies],
             self._copies,
         )
-        listed = {i.id for i in self.labels.instances} | {e["id"] for e in self._copy_entries}
         for found in found_copies:
             copy_id = self._copies.id_of(found["key"])
             self._lookup[copy_id] = found["class_id"]
-            if copy_id not in listed:
-                listed.add(copy_id)
-                self._copy_entries.append(
-                    {
-                        "id": copy_id,
-                        "object": found["object"],
-                        "class_id": found["class_id"],
-                        "instancer": found["key"][0],
-                        "copy": list(found["key"][1]),
-                        "owner": found["key"][2],
-                    }
-                )
+            self._copy_entries.setdefault(
+                copy_id,
+                {
+                    "id": copy_id,
+                    "object": found["object"],
+                    "class_id": found["class_id"],
+                    "instancer": found["key"][0],
+                    "copy": list(found["key"][1]),
+                    "owner": found["key"][2],
+                },
+            )
         os.remove(path)
         return result
 
@@ -185,31 +353,106 @@ class DatasetWriter:
         previous = dataset_json.read(self.output_dir)
         return previous["instances"] if previous else []
 
-    def _entries(self):
-        if self._coco_entries is None:
-            # Frames from an earlier run of this dataset, read once from their files.
-            self._coco_entries = {}
-            previous = dataset_json.read(self.output_dir)
-            data = self.description([])
-            for frame in previous["frames"] if previous else []:
-                entry = coco.frame_entry(self.output_dir, frame, data)
-                if entry is not None:
-                    self._coco_entries[frame] = entry
-        return self._coco_entries
+    # ------------------------------------------------------------------ the index
 
-    def description(self, done):
+    def description(self, done, copies_used=()):
         """The dataset.json of this dataset listing the frames ``done``."""
-        instances = [asdict(i) for i in self.labels.instances] + self._copy_entries
-        return dataset_json.build(frames=done, instances=instances, **self._dataset)
+        instances = {i.id: asdict(i) for i in self.labels.instances}
+        for entry in copies_used:
+            instances.setdefault(entry["id"], entry)
+        return dataset_json.build(frames=done, instances=list(instances.values()), **self._dataset)
 
-    def write_dataset(self, done, final=False):
-        """Write dataset.json listing ``done``, and the COCO file when due (or ``final``)."""
-        data = self.description(done)
-        dataset_json.write(self.output_dir, data)
-        due = time.monotonic() - self._coco_written >= COCO_INTERVAL_S
-        if "coco" in self.options.outputs and self._coco_dirty and (final or due):
-            entries = self._entries()
-            listed = [entries[f] for f in data["frames"] if entries.get(f) is not None]
-            coco.write_document(self.output_dir, coco.coco_document(data, listed))
-            self._coco_written = time.monotonic()
-            self._coco_dirty = False
+    def _read_records(self):
+        """Every record in the folder, re-reading only those that changed since."""
+        root = self.output_dir
+        frames = records.recorded_frames(root)
+        current = {}
+        for frame in frames:
+            path = records.record_path(root, frame)
+            try:
+                stamp = os.stat(path).st_mtime_ns
+            except OSError:
+                continue
+            cached = self._records.get(frame)
+            if cached is not None and cached[0] == stamp:
+                current[frame] = cached
+                continue
+            record = records.read_record(root, frame)
+            if record is not None:
+                current[frame] = (stamp, record)
+        self._records = current
+        return {frame: record for frame, (_stamp, record) in current.items()}
+
+    def write_index(self, final=False):
+        """Rewrite dataset.json from every record, and the COCO file when due (or ``final``)."""
+        root = self.output_dir
+        with records.DatasetLock(root):
+            found = self._read_records()
+            frames = sorted(found)
+            copies_used = [c for frame in frames for c in found[frame].get("copies", [])]
+            data = self.description(frames, copies_used)
+            dataset_json.write(root, data)
+            due = time.monotonic() - self._coco_written >= COCO_INTERVAL_S
+            if "coco" in self.options.outputs and (final or (self._coco_dirty and due)):
+                entries = [
+                    (found[f]["coco"]["image"], found[f]["coco"]["annotations"])
+                    for f in frames
+                    if "coco" in found[f]
+                ]
+                coco.write_document(root, coco.coco_document(data, entries))
+                self._coco_written = time.monotonic()
+                self._coco_dirty = False
+        return frames
+
+    def remove_raw_folder(self):
+        """Remove this run's raw folder (and ``.raw`` when nothing else is in it)."""
+        folder = self.raw_dir
+        if os.path.basename(folder) != records.owner() or not os.path.isdir(folder):
+            return
+        for name in os.listdir(folder):
+            path = os.path.join(folder, name)
+            if os.path.isfile(path) and not os.path.islink(path):
+                os.remove(path)
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
+            os.rmdir(os.path.dirname(folder))
+
+
+def why_not_written(path):
+    """The likely reason ``path`` could not be written, for a message."""
+    existing = os.path.dirname(path)
+    while existing and not os.path.lexists(existing):
+        existing = os.path.dirname(existing)
+    if os.path.isdir(path):
+        return "a folder of that name is in the way"
+    if existing and not os.path.isdir(existing):
+        return f"{existing} is a file where a folder should be"
+    if existing and not os.access(existing, os.W_OK | os.X_OK):
+        return f"the folder {existing} cannot be written (no permission)"
+    with contextlib.suppress(OSError):
+        if os.statvfs(existing).f_flag & os.ST_RDONLY:
+            return f"{existing} is on a read-only file system"
+        if shutil.disk_usage(existing).free < 1 << 20:
+            return "the disk is full: free some space"
+    return "Blender could not write it (see Blender's messages above)"
+
+
+def write_error(error):
+    """A :class:`GroundTruthError` for an ``OSError`` of a write, naming file and cause."""
+    where = error.filename or "a file"
+    reasons = {
+        errno.ENOSPC: "the disk is full: free some space",
+        errno.EDQUOT: "the disk quota is used up: free some space",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.EROFS: "the file system is read-only",
+        errno.ENAMETOOLONG: "the name is too long for this file system",
+        errno.EISDIR: "a folder of that name is in the way",
+        errno.ENOTDIR: "a file is in the way of a folder",
+        errno.EFBIG: "the file is larger than this system allows (a file size limit?)",
+    }
+    reason = reasons.get(error.errno, error.strerror or str(error))
+    return GroundTruthError(
+        f"Could not write {where}: {reason}. The frames written before are complete; "
+        "fix this, then render again to resume"
+    )

@@ -25,6 +25,14 @@ def duplicate_class_names(scene):
     return sorted(duplicates)
 
 
+def duplicate_class_ids(scene):
+    """Class IDs used by more than one class (possible when set from a script)."""
+    seen, duplicates = set(), set()
+    for item in scene.ground_truth.classes:
+        (duplicates if item.id in seen else seen).add(item.id)
+    return sorted(duplicates)
+
+
 def find_class(scene, class_id):
     """Return the class with ``class_id`` or None."""
     for item in scene.ground_truth.classes:

@@ -16,11 +16,41 @@ def _matrix(value):
     return np.array([list(row) for row in value], dtype=np.float64)
 
 
+def full_size(scene):
+    """``(width, height)`` of the whole frame: the resolution at its percentage.
+
+    Blender computes it in integers (``resolution * percentage / 100``, rounded down),
+    so 720 at 70% is 504, where the float product 503.99... would give 503.
+    """
+    render = scene.render
+    percentage = render.resolution_percentage
+    return render.resolution_x * percentage // 100, render.resolution_y * percentage // 100
+
+
+def render_region(scene):
+    """``(x0, y0, width, height)`` of the images a render writes, in the whole frame.
+
+    ``x0``/``y0`` is the top-left pixel of the region from the frame's top-left corner.
+    With the render region on and cropped to it (Output > Format > Render Region, Crop
+    to Render Region) the images hold only that region; Blender places its edges at
+    ``int(border * size)`` in single precision, counted from the bottom for y.
+    """
+    width, height = full_size(scene)
+    render = scene.render
+    if not (render.use_border and render.use_crop_to_border):
+        return 0, 0, width, height
+
+    def edge(fraction, size):
+        return int(np.float32(fraction) * np.float32(size))
+
+    x0, x1 = edge(render.border_min_x, width), edge(render.border_max_x, width)
+    y0, y1 = edge(render.border_min_y, height), edge(render.border_max_y, height)
+    return x0, height - y1, x1 - x0, y1 - y0
+
+
 def image_size(scene):
     """``(width, height)`` in pixels of the images a render of ``scene`` writes."""
-    render = scene.render
-    scale = render.resolution_percentage / 100.0
-    return int(render.resolution_x * scale), int(render.resolution_y * scale)
+    return render_region(scene)[2:]
 
 
 def camera_block(scene, depsgraph):
@@ -28,8 +58,9 @@ def camera_block(scene, depsgraph):
     camera = scene.camera.evaluated_get(depsgraph)
     data = camera.data
     render = scene.render
-    width, height = image_size(scene)
-    return annotations.camera_meta(
+    width, height = full_size(scene)
+    x0, y0, crop_width, crop_height = render_region(scene)
+    block = annotations.camera_meta(
         matrix_world=_matrix(camera.matrix_world),
         lens_mm=data.lens,
         sensor_width=data.sensor_width,
@@ -47,6 +78,11 @@ def camera_block(scene, depsgraph):
         clip_end=data.clip_end,
         name=camera.name,
     )
+    if (crop_width, crop_height) != (width, height):
+        # The images hold a region of the frame: K's origin moves to its corner.
+        block["K"][0][2] -= x0
+        block["K"][1][2] -= y0
+    return block
 
 
 def instance_inputs(scene, depsgraph, instances):

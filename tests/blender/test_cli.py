@@ -57,7 +57,7 @@ def test_resume_renders_only_missing_or_broken_frames(saved_scene, tmp_path, cap
     depth4.write_bytes(depth4.read_bytes()[:300])
     untouched = (out_dir / "instance" / "000001.png").stat().st_mtime_ns
 
-    code, out, err = run(capsys, "render", "--output", str(out_dir), "--frames", "1-4")
+    code, out, err = run(capsys, "render", "--output", str(out_dir), "--frames", "1-4", "--resume")
     assert code == 0, err
     assert "Skipping 2 complete frame(s)" in out
     assert "Frame 2 (1/2)" in out and "Frame 4 (2/2)" in out
@@ -65,7 +65,8 @@ def test_resume_renders_only_missing_or_broken_frames(saved_scene, tmp_path, cap
     assert np.isfinite(exr.read_exr(depth4)["Y"]).all()
     assert png.read_png(out_dir / "class" / "000002.png").any()
 
-    code, out, _ = run(capsys, "render", "--output", str(out_dir), "--frames", "1-4", "--overwrite")
+    # Without --resume every frame is rendered again, as Blender's Output > Overwrite does.
+    code, out, _ = run(capsys, "render", "--output", str(out_dir), "--frames", "1-4")
     assert code == 0 and "Frame 1 (1/4)" in out and "Skipping" not in out
 
 
@@ -76,7 +77,7 @@ def test_a_dataset_of_another_scene_is_refused(saved_scene, tmp_path, capsys):
     saved_scene.ground_truth.classes[0].name = "Crate"
     code, _out, err = run(capsys, "render", "--output", str(out_dir), "--frames", "2")
     assert code == 1
-    assert "holds a dataset of another scene" in err and "'Box' there, 'Crate' here" in err
+    assert "The labels changed" in err and "'Box' there, 'Crate' here" in err
     assert listing(out_dir / "instance") == before
 
 

@@ -196,7 +196,7 @@ def test_raw_exr_holds_depth_and_indices_in_three_channels(small_scene, out_dir)
     assert bpy.ops.ground_truth.setup_compositor() == {"FINISHED"}
     small_scene.frame_set(1)
     bpy.ops.render.render(write_still=False, layer=small_scene.view_layers[0].name)
-    channels = exr.read_exr(layout.raw_path(str(out_dir), 1))
+    channels = exr.read_exr(layout.raw_path(layout.raw_folder(out_dir), 1))
     assert sorted(channels) == ["Raw.X", "Raw.Y", "Raw.Z"]
     assert all(values.dtype == "float32" for values in channels.values())
     box_id = small_scene.objects["Box"].pass_index

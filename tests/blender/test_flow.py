@@ -249,7 +249,7 @@ def test_flow_is_off_by_default_and_adds_a_preview_panel_and_reader_keys(scene, 
     assert not scene.view_layers[0].use_pass_vector  # switched on for the render only
     wide = png.read_png(out_dir / "preview" / "000001.png")
     assert wide.shape[1] == narrow.shape[1] + 32 + 4
-    assert not os.listdir(out_dir / ".raw")
+    assert not (out_dir / ".raw").exists()  # the run's raw passes are gone
     frame = load_frame(out_dir, 1)
     assert frame["flow"].shape == (24, 32, 2) and frame["flow_valid"].all()
     np.testing.assert_allclose(frame["flow"], 0, atol=1e-4)  # nothing moves

@@ -1,6 +1,7 @@
 """Hard scenes: labels and depth stay exact and agree, and the behaviour is the documented one."""
 
 import json
+import os
 
 import bpy
 import numpy as np
@@ -260,12 +261,20 @@ def test_a_camera_inside_an_object_sees_its_inside(scene, out_dir):
 
 
 def test_files_the_extension_did_not_write_are_never_touched(stage, out_dir):
+    # A folder of the user's with no dataset.json is refused, and nothing in it changes.
     (out_dir / "rgb").mkdir(parents=True)
-    mine = {out_dir / "notes.txt": "keep", out_dir / "rgb" / "sketch.png": "mine too"}
+    mine = {out_dir / "notes.txt": "keep", out_dir / "rgb" / "000001.png": "mine too"}
     for path, text in mine.items():
         path.write_text(text)
-    assert bpy.ops.ground_truth.render() == {"FINISHED"}
-    stage.ground_truth.overwrite = True
-    assert bpy.ops.ground_truth.render() == {"FINISHED"}
+    with pytest.raises(RuntimeError, match=r"did not write \(notes.txt, rgb\)"):
+        bpy.ops.ground_truth.render()
+    assert sorted(os.listdir(out_dir)) == ["notes.txt", "rgb"]
     for path, text in mine.items():
         assert path.read_text() == text
+    # In a dataset's own folder, files of the user's beside the dataset stay too.
+    stage.ground_truth.output_dir = str(out_dir.parent / "fresh") + "/"
+    assert bpy.ops.ground_truth.render() == {"FINISHED"}
+    notes = out_dir.parent / "fresh" / "notes.txt"
+    notes.write_text("keep")
+    assert bpy.ops.ground_truth.render() == {"FINISHED"}
+    assert notes.read_text() == "keep"

@@ -181,7 +181,7 @@ def test_normals_are_off_by_default_and_add_a_preview_panel_when_on(scene, out_d
     assert wide.shape[1] == narrow.shape[1] + 32 + 4
     panel = wide[11 : 11 + 24, 4 * 36 : 4 * 36 + 32]
     assert (panel == (128, 128, 255)).all()  # facing the camera: lavender blue
-    assert not os.listdir(out_dir / ".raw")
+    assert not (out_dir / ".raw").exists()  # the run's raw passes are gone
 
 
 def test_the_setup_switches_the_normal_pass_with_the_output_choice(scene):

@@ -121,7 +121,7 @@ def test_files_have_the_documented_formats(scene, out_dir):
         assert channels["Y"].pixels.shape == (24, 32)
     with Image.open(out_dir / "preview" / "000007.png") as image:
         assert image.mode == "RGB" and image.size[0] > 4 * 32
-    assert not os.listdir(out_dir / ".raw")
+    assert not (out_dir / ".raw").exists()  # the run's raw passes are gone
 
     data = json.loads((out_dir / "dataset.json").read_text())
     assert data["frames"] == [7]

@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+from ground_truth.codecs import atomic
 from ground_truth.codecs.atomic import atomic_open, atomic_write_bytes, atomic_write_json
 
 
@@ -25,7 +26,7 @@ def test_failure_keeps_old_file_and_removes_temp(tmp_path):
     path.write_bytes(b"old")
     with pytest.raises(RuntimeError), atomic_open(path, "wb") as f:
         f.write(b"partial")
-        assert _leftovers(tmp_path) == [f".a.bin.tmp-{os.getpid()}"]
+        assert _leftovers(tmp_path) == [f".a.bin.tmp-{atomic.owner()}"]
         raise RuntimeError("boom")
     assert path.read_bytes() == b"old"
     assert _leftovers(tmp_path) == []

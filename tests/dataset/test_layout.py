@@ -36,9 +36,12 @@ def test_dataset_wide_files_and_raw_passes():
     assert layout.dataset_file_path("/out", "coco") == os.path.join(
         "/out", "annotations", "coco_instances.json"
     )
-    assert layout.raw_path("/out", 3) == os.path.join("/out", ".raw", "000003.exr")
-    assert layout.raw_path("/out", 3, "_normal").endswith("000003_normal.exr")
-    raw = [os.path.basename(p) for p in layout.raw_frame_files("/out", 3)]
+    farm = layout.raw_folder("/out")
+    assert farm == os.path.join("/out", ".raw")
+    assert layout.raw_folder("/out", "host-12") == os.path.join("/out", ".raw", "host-12")
+    assert layout.raw_path(farm, 3) == os.path.join("/out", ".raw", "000003.exr")
+    assert layout.raw_path(farm, 3, "_normal").endswith("000003_normal.exr")
+    raw = [os.path.basename(p) for p in layout.raw_frame_files(farm, 3)]
     assert raw == [
         "000003.exr",
         "000003_copies.exr",
