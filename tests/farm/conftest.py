@@ -26,3 +26,26 @@ def node():
         if found is None:
             pytest.skip(f"Node.js is needed to run the Flamenco job type: {reason}")
     return found
+
+
+@pytest.fixture(scope="session")
+def cli_parser():
+    """The headless command's argument parser, once it takes what the job files pass.
+
+    Skips (until then) unless ``render`` accepts ``--shard``, ``--shard-count`` and ``--device``
+    and ``finalize`` accepts ``--frames``.
+    """
+    pytest.importorskip("bpy", reason="the command line module imports bpy")
+    from ground_truth.commands import cli
+
+    parser = cli.build_parser()
+    probes = (
+        ["render", "--output", "x", "--shard", "1/2", "--shard-count", "2", "--device", "CPU"],
+        ["finalize", "x", "--frames", "1-2"],
+    )
+    for argv in probes:
+        try:
+            parser.parse_args(argv)
+        except (Exception, SystemExit):
+            pytest.skip(f"the command line does not take {' '.join(argv)} yet")
+    return parser

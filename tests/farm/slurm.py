@@ -100,9 +100,9 @@ class Cluster:
         return {**os.environ, "SLURM_CONF": self.conf, **extra}
 
     def run(self, *argv, check=True, timeout=60, env=None):
-        result = subprocess.run(
-            argv, env=env or self.env(), capture_output=True, text=True, timeout=timeout
-        )
+        """Run a SLURM command; ``env`` (default: this process's) gets ``SLURM_CONF`` too."""
+        env = {**(os.environ if env is None else env), "SLURM_CONF": self.conf}
+        result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
         if check and result.returncode != 0:
             raise RuntimeError(
                 f"{' '.join(argv)} exited {result.returncode}: {result.stderr.strip()}"
@@ -110,7 +110,10 @@ class Cluster:
         return result
 
     def sbatch(self, script, *options, env=None):
-        """Submit ``script`` (``sbatch --parsable OPTIONS SCRIPT``); returns the job id."""
+        """Submit ``script`` (``sbatch --parsable OPTIONS SCRIPT``); returns the job id.
+
+        The job gets ``env`` (default: this process's environment), as sbatch exports it.
+        """
         result = self.run("sbatch", "--parsable", *options, script, env=env)
         return result.stdout.strip().split(";")[0]
 

@@ -200,3 +200,12 @@ def test_bad_settings_are_refused_with_the_reason(node, case, message):
     if case.get("frames", "1") != "1-9" and case["frames"]:
         with pytest.raises(ValueError, match="bad frame range"):
             parse_frames(case["frames"])
+
+
+@pytest.mark.needs_shards
+def test_the_commands_are_accepted_by_the_command_line(node, cli_parser):
+    case = {"frames": "1-30:2", "chunk_size": 4, "device": "CUDA", "samples": 8}
+    _, results = compile_jobs(node, [case, {**case, "labels_only": True, "extra_args": "--flow"}])
+    for result in results:
+        for task in result["tasks"]:
+            cli_parser.parse_args(blender_args(task))

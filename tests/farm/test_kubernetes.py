@@ -115,3 +115,15 @@ def test_the_commented_python_commands_match_the_blender_ones():
         assert python_command[:3] == ["python", "-m", "ground_truth"]
         # python -m ground_truth COMMAND FILE.blend ARGS...
         assert python_command[3:] == [args[0], blend, *args[1:]]
+
+
+@pytest.mark.needs_shards
+def test_the_commands_are_accepted_by_the_command_line(cli_parser):
+    with open(MANIFEST, encoding="utf-8") as file:
+        text = file.read()
+    with_gpu = uncomment(text, r"limits:$|  nvidia\.com/gpu: 1$|- --device$|- OPTIX$")
+    for manifest in (text, with_gpu):
+        for job in documents(manifest).values():
+            if job["kind"] == "Job":
+                _blend, args = ground_truth_args(container(job)["command"])
+                cli_parser.parse_args(args)
