@@ -12,7 +12,7 @@ declarations, and the commands that need a scene import theirs when they run.
 import argparse
 import sys
 
-from ..dataset import framespec
+from ..dataset import framespec, shards
 from ..dataset.outputs import OUTPUTS
 from ..errors import GroundTruthError
 
@@ -31,6 +31,10 @@ class _Parser(argparse.ArgumentParser):
 
 class _UsageError(Exception):
     pass
+
+
+class UsageError(GroundTruthError):
+    """Arguments that make no sense together (found after parsing): exit code 2."""
 
 
 FRAMES_HELP = "N, A-B or A-B:STEP, comma-separated (default: the scene's range)"
@@ -57,6 +61,13 @@ def _samples(text):
     if not 1 <= value <= 1 << 24:
         raise argparse.ArgumentTypeError(f"samples must be 1 to {1 << 24}, not {value}")
     return value
+
+
+def _shard(text):
+    try:
+        return shards.parse_shard(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _add_output_flags(parser):
@@ -114,6 +125,26 @@ def build_parser(prog="blender -b FILE.blend --command ground_truth"):
         "--labels-only", action="store_true", help="depth, class and instance maps only; fast"
     )
     render.add_argument("--scene", help="scene name (default: the file's active scene)")
+    render.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="I/N",
+        help="render the I-th of N disjoint parts of the frames (round robin; I from 1). "
+        "Default: from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX when set, else all frames",
+    )
+    render.add_argument(
+        "--shard-count",
+        type=int,
+        metavar="N",
+        help="the number of shards, for a Kubernetes Indexed Job (its completions)",
+    )
+    render.add_argument(
+        "--device",
+        type=str.upper,
+        choices=("CPU", "CUDA", "OPTIX", "HIP", "ONEAPI", "METAL"),
+        help="Cycles device (default: the file's); a GPU kind uses every such GPU this "
+        "process sees (CUDA_VISIBLE_DEVICES decides which)",
+    )
     _add_output_flags(render)
 
     info = commands.add_parser("info", help="classes, instances and what would be rendered")
@@ -148,6 +179,9 @@ def main(argv, prog=None):
         from . import scene_commands  # needs Blender
 
         return scene_commands.run(args)
+    except UsageError as error:
+        print(f"ground_truth: error: {error}", file=sys.stderr)
+        return USAGE_ERROR
     except GroundTruthError as error:
         print(f"ground_truth: {error}", file=sys.stderr)
         return 1

@@ -5,11 +5,13 @@ import sys
 
 import bpy
 
+from ..dataset import shards
 from ..dataset.outputs import OUTPUTS
 from ..errors import GroundTruthError
 from ..render import finalize, pipeline
 from ..render.options import options_from_settings, outputs_from_settings
 from ..scene import classes
+from .cli import UsageError
 
 
 def run(args):
@@ -45,7 +47,20 @@ def render_options(scene, args):
         wanted = getattr(args, output.setting)
         if wanted is not None:
             (outputs.add if wanted else outputs.discard)(output.key)
-    changes = {"outputs": frozenset(outputs), "use_cycles": True, "samples": args.samples}
+    frames = _frames(scene, args.frames)
+    shard = _shard(args)
+    if shard is not None:
+        spec = shards.format_frames(_as_ranges(frames))
+        frames = list(shards.shard_frames(frames, shard.index, shard.count))
+        if not frames:
+            raise GroundTruthError(f"Shard {shard} of {spec} has no frames")
+    changes = {
+        "outputs": frozenset(outputs),
+        "use_cycles": True,
+        "samples": args.samples,
+        "device": args.device,
+        "shard": None if shard is None else (shard.index, shard.count, spec),
+    }
     if args.labels_only:
         changes["labels_only"] = True
     if args.resume:
@@ -55,10 +70,39 @@ def render_options(scene, args):
     return options_from_settings(
         settings,
         output_dir=os.path.abspath(args.output),
-        frames=_frames(scene, args.frames),
+        frames=frames,
         view_layer=pipeline.render_view_layer(None, scene).name,
         **changes,
     )
+
+
+def _shard(args):
+    """The shard to render: ``--shard``, else the scheduler's, else None (every frame)."""
+    if args.shard is not None:
+        return args.shard
+    try:
+        found = shards.shard_from_environment(os.environ, args.shard_count)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if found is None and args.shard_count is not None:
+        raise UsageError(
+            "--shard-count needs a scheduler's task index (JOB_COMPLETION_INDEX or "
+            "SLURM_ARRAY_TASK_ID); outside one, pass --shard I/N"
+        )
+    return found
+
+
+def _as_ranges(frames):
+    """Consecutive runs of the sorted ``frames`` as ranges (for writing them as a spec)."""
+    ranges, start = [], None
+    for index, frame in enumerate(frames):
+        if start is None:
+            start = frame
+        following = frames[index + 1] if index + 1 < len(frames) else None
+        if following != frame + 1:
+            ranges.append(range(start, frame + 1))
+            start = None
+    return ranges
 
 
 def _render(scene, args):
@@ -111,17 +155,15 @@ def _finalize(scene, output, frames):
             f"ground_truth: {len(report.missing)} frame(s) missing: {_ranges(report.missing)}",
             file=sys.stderr,
         )
+        for shard, frames in sorted(report.missing_by_shard.items()):
+            print(
+                f"ground_truth: shard {shard} lacks {len(frames)} frame(s) ({_ranges(frames)}): "
+                f"render it again with --shard {shard} --resume",
+                file=sys.stderr,
+            )
     return 1 if report.damaged or report.missing else 0
 
 
 def _ranges(frames):
-    """``1-4, 7, 9-10`` for the sorted ``frames``."""
-    parts, start = [], None
-    for index, frame in enumerate(frames):
-        if start is None:
-            start = frame
-        following = frames[index + 1] if index + 1 < len(frames) else None
-        if following != frame + 1:
-            parts.append(str(start) if start == frame else f"{start}-{frame}")
-            start = None
-    return ", ".join(parts)
+    """``1-4,7,9-10`` for the sorted ``frames`` (the --frames syntax)."""
+    return shards.format_frames(_as_ranges(frames))

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import bpy
 
-from ..dataset import coco, layout, records
+from ..dataset import coco, framespec, layout, records
 from ..errors import GroundTruthError
 from ..scene import classes, frame_info
 from .options import options_from_settings
@@ -19,6 +19,8 @@ class FinalizeReport:
     frames: list = field(default_factory=list)  # frames the dataset lists, all complete
     damaged: list = field(default_factory=list)  # (frame, reason): not listed
     missing: list = field(default_factory=list)  # expected frames with no complete files
+    # Shard ("I/N") -> its missing frames, when the frames were rendered as shards.
+    missing_by_shard: dict = field(default_factory=dict)
 
 
 def raw_frames(output_dir):
@@ -85,7 +87,31 @@ def finalize(scene, output_dir, expected=None):
         coco.write_coco(output_dir)  # from the files themselves
     expected = pipeline_frames(scene) if expected is None else expected
     report.missing = sorted(set(expected) - set(report.frames))
+    report.missing_by_shard = _shards_of(output_dir, report.missing)
     return report
+
+
+def _shards_of(output_dir, missing):
+    """``{"I/N": [frames]}`` of ``missing`` frames, from the shard plan the records
+    of shard renders hold (their full frame list and shard count); empty without one."""
+    plan = None
+    for record in records.read_records(output_dir).values():
+        if "shard" in record:
+            plan = record["shard"]
+            break
+    if plan is None or not missing:
+        return {}
+    try:
+        frames = framespec.parse_frames(plan["frames"])
+    except (KeyError, ValueError):
+        return {}
+    position = {frame: index for index, frame in enumerate(frames)}
+    by_shard = {}
+    for frame in missing:
+        if frame in position:
+            shard = f"{position[frame] % plan['count'] + 1}/{plan['count']}"
+            by_shard.setdefault(shard, []).append(frame)
+    return by_shard
 
 
 def pipeline_frames(scene):

@@ -24,7 +24,10 @@ class RenderOptions:
     dataset already holds complete (by default every frame is rendered again, as
     Blender's own Output > Overwrite does); ``distinct_copies`` gives every instanced
     copy its own ID; ``use_cycles`` renders with Cycles when the scene uses another
-    engine.
+    engine; ``device`` renders on that Cycles device (``render.devices``; None: the
+    scene's own); ``shard`` is ``(index, count, frames)`` when ``frames`` are shard
+    ``index`` (from 0) of ``count`` of the frame list written as ``frames`` (a spec), for
+    finalize to name the shard of a missing frame.
     """
 
     output_dir: str
@@ -36,6 +39,8 @@ class RenderOptions:
     resume: bool = False
     distinct_copies: bool = True
     use_cycles: bool = False
+    device: str | None = None
+    shard: tuple[int, int, str] | None = None
 
     def __post_init__(self):
         if self.labels_only and "rgb" in self.outputs:

@@ -63,6 +63,7 @@ class RenderJob:
         output_dir = options.output_dir
         validate.check_writable(output_dir)
         validate.check_frames(options.frames)
+        validate.check_device(options.device)
         warnings = validate.check_scene(scene, self.view_layer, options)
         if options.samples is not None and not 1 <= options.samples <= validate.MAX_SAMPLES:
             raise GroundTruthError(f"Samples must be 1 to {validate.MAX_SAMPLES}")

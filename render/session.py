@@ -16,6 +16,7 @@ import bpy
 from ..errors import GroundTruthError
 from ..nodes import setup
 from ..scene import classes, copies, viewport
+from . import devices
 from .options import outputs_from_settings
 
 
@@ -72,6 +73,9 @@ class RenderSession:
         self._set(scene, "frame_current", scene.frame_current)
         if options.use_cycles:
             self._set(render, "engine", "CYCLES")
+        if options.device is not None:
+            choice = devices.use_device(scene, options.device)
+            self._stack.callback(devices.restore_device, scene, choice)
         self._set(render, "use_compositing", True)
         if "flow" in options.outputs:
             # Cycles writes the Vector pass only without motion blur.

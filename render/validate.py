@@ -12,6 +12,7 @@ from .. import compat
 from ..dataset import framespec
 from ..errors import GroundTruthError
 from ..scene import classes, frame_info
+from . import devices
 
 SUPPORTED_ENGINE = "CYCLES"
 # The most samples Cycles takes (its samples setting's limit).
@@ -148,6 +149,21 @@ def check_scene(scene, view_layer, options):
         )
     warnings = _check_image_size(scene)
     return _label_warnings(scene) + _image_warnings(scene, camera, options) + warnings
+
+
+def check_device(kind):
+    """Refuse a Cycles device kind with no device in this process, before anything changes."""
+    if kind is None or kind == "CPU":
+        return
+    prefs = devices.cycles_preferences()
+    prefs.refresh_devices()
+    if kind not in devices.KINDS:
+        raise GroundTruthError(f"Unknown device {kind!r}: choose one of {', '.join(devices.KINDS)}")
+    if not devices.detected_devices(prefs, kind):
+        raise GroundTruthError(
+            f"No {kind} device found (Cycles sees: {devices.describe_detected(prefs)}). "
+            "Render with --device CPU, or check the GPU driver and CUDA_VISIBLE_DEVICES"
+        )
 
 
 def _finite(matrix):

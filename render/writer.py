@@ -301,6 +301,9 @@ class DatasetWriter:
             "process": records.owner(),
             "written": round(time.time(), 3),
         }
+        if self.options.shard is not None:
+            index, count, frames = self.options.shard
+            record["shard"] = {"number": index + 1, "count": count, "frames": frames}
         if "coco" in found:
             record["coco"] = found["coco"]
         records.write_record(self.output_dir, record)

@@ -14,13 +14,15 @@ if [ -z "${GT_PYTHON:-}" ]; then
     fi
 fi
 # Test and lint tools only: the extension itself needs nothing beyond bpy and numpy.
-GT_TEST_PACKAGES="pytest==8.3.4 pillow==11.0.0 OpenEXR==3.3.2 pycocotools==2.0.8 ruff==0.17.6"
+GT_TEST_PACKAGES="pytest==8.3.4 pillow==11.0.0 OpenEXR==3.3.2 pycocotools==2.0.8 ruff==0.17.6 PyYAML==6.0.2"
+# The bpy 4.5 and 5.0 wheels need numpy 1.26; 4.2 would take numpy 2 from another package.
+GT_NUMPY="numpy==1.26.4"
 
 gt_venv() {
     # gt_venv VERSION -> prints the python of a ready environment with bpy==VERSION.
     local version="$1"
     local dir="$GT_CACHE/venv-bpy-$version"
-    local spec="bpy==$version $GT_TEST_PACKAGES"
+    local spec="bpy==$version $GT_NUMPY $GT_TEST_PACKAGES"
     local stamp="$dir/.ground-truth-packages"
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$spec" ]; then
         echo "Setting up $dir (bpy $version; a few minutes the first time)..." >&2

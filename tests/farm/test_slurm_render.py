@@ -218,14 +218,8 @@ def rendered_frames(log):
 
 
 def complete(out, frame):
-    name = f"{frame:06d}"
-    return (
-        all(
-            (out / kind / f"{name}{ext}").exists()
-            for kind, ext in (("class", ".png"), ("instance", ".png"), ("depth", ".exr"))
-        )
-        and (out / "meta" / f"{name}.json").exists()
-    )
+    """A frame is complete once its record is written, after every one of its files."""
+    return (out / ".frames" / f"{frame:06d}.json").exists()
 
 
 def missing_frames(stderr):
