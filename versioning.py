@@ -84,7 +84,7 @@ def records_for_listed_frames(root, data):
                     png.verify_png(path)
                 elif path.endswith(".exr"):
                     exr.read_exr(path)
-                files[key] = os.path.getsize(path)
+                files[key] = records.file_stamp(path)
                 outputs.add(key)
             entry = coco.frame_entry(root, frame, data)
         except (OSError, ValueError):

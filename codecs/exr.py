@@ -286,20 +286,62 @@ def read_exr(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     with subsampling other than 1 are rejected too.
     """
     with open(path, "rb") as f:
-        data = f.read()
+        return decode_exr(f.read())
+
+
+def decode_exr(data: bytes) -> dict[str, np.ndarray]:
+    """Decode the bytes of a scanline EXR file (see :func:`read_exr`)."""
     headers, pos, multipart = _parse_headers(data)
-    result: dict[str, np.ndarray] = {}
+    tables = []
     for header in headers:
         n_blocks = _block_count(header, multipart)
         if len(data) < pos + 8 * n_blocks:
             raise ValueError("truncated OpenEXR file (offset table)")
-        offsets = np.frombuffer(data, dtype="<u8", count=n_blocks, offset=pos)
+        tables.append(np.frombuffer(data, dtype="<u8", count=n_blocks, offset=pos))
         pos += 8 * n_blocks
+    _check_chunk_layout(data, headers, tables, pos, multipart)
+    result: dict[str, np.ndarray] = {}
+    for header, offsets in zip(headers, tables, strict=True):
         for name, values in _read_part(data, header, offsets, multipart).items():
             if name in result:
                 raise ValueError(f"OpenEXR channel {name!r} appears in two parts")
             result[name] = values
     return result
+
+
+# The most an OpenEXR chunk can grow when decompressed (zlib's limit is about 1032:1).
+_MAX_EXPANSION = 1100
+
+
+def _check_chunk_layout(data, headers, tables, table_end, multipart):
+    """Refuse files whose header does not describe their chunks.
+
+    The chunks follow the offset tables directly and end with the file; every chunk
+    lies inside the file; and the image's pixel bytes could come out of the data. A
+    damaged size or data window (a flipped bit) then fails here instead of giving a
+    cropped image or asking for gigabytes.
+    """
+    offsets = np.concatenate(tables) if tables else np.zeros(0, "<u8")
+    if offsets.size == 0:
+        return
+    if int(offsets.min()) != table_end or int(offsets.max()) >= len(data):
+        raise ValueError("corrupt OpenEXR file (the chunk offsets do not fit the file)")
+    prefix = 4 if multipart else 0
+    last = int(offsets.max()) + prefix
+    if last + 8 > len(data):
+        raise ValueError("truncated OpenEXR file (chunk offset past the end)")
+    (size,) = struct.unpack_from("<i", data, last + 4)
+    if last + 8 + size != len(data):
+        raise ValueError("corrupt or truncated OpenEXR file (its last chunk does not end it)")
+    for header in headers:
+        xmin, ymin, xmax, ymax = header["dataWindow"]
+        sizes = sum(_PIXEL_DTYPES[ch["type"]].itemsize for ch in header["channels"])
+        pixel_bytes = max(xmax - xmin + 1, 0) * max(ymax - ymin + 1, 0) * sizes
+        if pixel_bytes > _MAX_EXPANSION * len(data):
+            raise ValueError(
+                f"corrupt OpenEXR header (a {xmax - xmin + 1}x{ymax - ymin + 1} image cannot "
+                f"come out of {len(data)} bytes)"
+            )
 
 
 def _block_count(header: dict[str, Any], multipart: bool) -> int:
@@ -390,6 +432,7 @@ def _decode_chunks(
 ) -> np.ndarray:
     """Scanlines chunk by chunk (any supported compression, any chunk order)."""
     pixels = np.zeros((height, line_bytes), dtype=np.uint8)
+    filled = np.zeros(height, dtype=bool)
     for offset in offsets.tolist():
         start = offset + prefix
         if start + 8 > len(data):
@@ -409,6 +452,9 @@ def _decode_chunks(
         pixels[row : row + n_lines] = np.frombuffer(raw, dtype=np.uint8).reshape(
             n_lines, line_bytes
         )
+        filled[row : row + n_lines] = True
+    if not filled.all():
+        raise ValueError(f"corrupt OpenEXR file (no data for line {int(np.argmin(filled)) + ymin})")
     return pixels
 
 

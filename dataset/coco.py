@@ -18,6 +18,7 @@ import numpy as np
 
 from ..codecs import atomic, png
 from ..codecs.rle import rle_encode_instances
+from ..errors import DatasetError
 from ..labels.masks import bboxes_from_instance_map
 from . import description, layout, meta
 
@@ -191,11 +192,12 @@ def coco_from_frames(root: str) -> dict:
 
     Every frame of ``dataset.json`` whose ``instance/NNNNNN.png`` exists becomes an
     image (see :func:`frame_entry` and :func:`coco_document`). Raises
-    :class:`FileNotFoundError` when ``root`` holds no Ground Truth ``dataset.json``.
+    :class:`~ground_truth.errors.DatasetError` when ``root`` holds no Ground Truth
+    ``dataset.json``.
     """
     data = description.read(root)
     if data is None:
-        raise FileNotFoundError(f"no Ground Truth {layout.DATASET_FILE} in {root}")
+        raise DatasetError(f"no Ground Truth {layout.DATASET_FILE} in {root}")
     entries = (frame_entry(root, frame, data) for frame in data.get("frames", []))
     return coco_document(data, [entry for entry in entries if entry is not None])
 

@@ -45,13 +45,16 @@ from __future__ import annotations
 
 import json
 import os
+import struct
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
 from ..codecs import exr, png
-from . import description, layout
+from ..errors import DatasetError
+from . import description, layout, records
 from .outputs import BY_KEY, OUTPUTS, Output
 
 (DEPTH_CHANNEL,) = BY_KEY["depth"].channels
@@ -61,12 +64,37 @@ EXR_BACKENDS = ("auto", "openexr", "builtin")
 def read_dataset(folder: str | os.PathLike[str]) -> dict:
     """Return the parsed ``dataset.json`` of ``folder``.
 
-    Raises :class:`FileNotFoundError` when it is missing or not a Ground Truth file.
+    Raises :class:`~ground_truth.errors.DatasetError` naming the file when it is missing,
+    damaged or not a Ground Truth file.
     """
-    data = description.read(os.fspath(folder))
+    data = description.read(os.fspath(folder), strict=True)
     if data is None:
-        raise FileNotFoundError(f"no Ground Truth {layout.DATASET_FILE} in {folder}")
+        raise DatasetError(f"no Ground Truth {layout.DATASET_FILE} in {os.fspath(folder)}")
     return data
+
+
+# What reading a damaged file can raise in the codecs, besides OSError.
+_DAMAGE = (ValueError, KeyError, IndexError, struct.error, zlib.error, RecursionError, EOFError)
+
+
+def _reading(path: str):
+    """Turn any failure while reading ``path`` into a :class:`DatasetError` naming it."""
+    return _Reading(path)
+
+
+class _Reading:
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if error is None or isinstance(error, DatasetError):
+            return False
+        if isinstance(error, (OSError, *_DAMAGE)):
+            raise DatasetError(f"{self.path}: {error}") from error
+        return False
 
 
 def _pick_channel(channels: dict[str, np.ndarray], path: str) -> np.ndarray:
@@ -104,8 +132,11 @@ def _read_exr_openexr(path: str) -> dict[str, np.ndarray]:
         file.close()
 
 
-def _read_channels(path: str, backend: str) -> dict[str, np.ndarray]:
-    """All channels of an EXR with the chosen backend (see :func:`read_depth`)."""
+def _read_channels(path: str, backend: str, data: bytes | None = None) -> dict[str, np.ndarray]:
+    """All channels of an EXR with the chosen backend (see :func:`read_depth`).
+
+    ``data``, the file's bytes when the caller has read them, saves reading it again.
+    """
     if backend not in EXR_BACKENDS:
         raise ValueError(f"unknown EXR backend {backend!r}; expected one of {EXR_BACKENDS}")
     if backend in ("auto", "openexr"):
@@ -114,30 +145,38 @@ def _read_channels(path: str, backend: str) -> dict[str, np.ndarray]:
         except ImportError:
             if backend == "openexr":
                 raise
-    return exr.read_exr(path)
+    return exr.read_exr(path) if data is None else exr.decode_exr(data)
 
 
 def read_vectors(
-    path: str | os.PathLike[str], names: tuple[str, ...], backend: str = "auto"
+    path: str | os.PathLike[str],
+    names: tuple[str, ...],
+    backend: str = "auto",
+    data: bytes | None = None,
 ) -> np.ndarray:
     """Read the channels ``names`` of an EXR stacked as float32 HxWxN."""
     path = os.fspath(path)
-    channels = _read_channels(path, backend)
+    with _reading(path):
+        channels = _read_channels(path, backend, data)
     missing = [n for n in names if n not in channels]
     if missing:
         raise ValueError(f"{path} has no channel(s) {missing} (channels: {sorted(channels)})")
     return np.stack([np.asarray(channels[n], dtype=np.float32) for n in names], axis=-1)
 
 
-def read_depth(path: str | os.PathLike[str], backend: str = "auto") -> np.ndarray:
+def read_depth(
+    path: str | os.PathLike[str], backend: str = "auto", data: bytes | None = None
+) -> np.ndarray:
     """Read a depth EXR as float32 HxW metres.
 
     ``backend``: ``"openexr"`` (the OpenEXR package; ImportError if missing),
     ``"builtin"`` (:func:`.exr.read_exr`) or ``"auto"`` (OpenEXR when importable).
+    A damaged file raises :class:`~ground_truth.errors.DatasetError` naming it.
     """
     path = os.fspath(path)
-    channels = _read_channels(path, backend)
-    return np.ascontiguousarray(_pick_channel(channels, path), dtype=np.float32)
+    with _reading(path):
+        channels = _read_channels(path, backend, data)
+        return np.ascontiguousarray(_pick_channel(channels, path), dtype=np.float32)
 
 
 def _rgb_and_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -153,13 +192,13 @@ def _rgb_and_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return rgb, alpha
 
 
-def _read_rgb(path: str, backend: str) -> dict[str, Any]:
-    rgb, alpha = _rgb_and_alpha(png.read_png(path))
+def _read_rgb(path: str, backend: str, data: bytes) -> dict[str, Any]:
+    rgb, alpha = _rgb_and_alpha(png.decode_png(data))
     return {"rgb": rgb, "alpha": alpha}
 
 
-def _read_flow(path: str, backend: str) -> dict[str, Any]:
-    flow = read_vectors(path, BY_KEY["flow"].channels, backend)
+def _read_flow(path: str, backend: str, data: bytes) -> dict[str, Any]:
+    flow = read_vectors(path, BY_KEY["flow"].channels, backend, data)
     return {
         "flow": np.ascontiguousarray(flow[..., 0:2]),
         "flow_valid": flow[..., 2] > 0,
@@ -170,30 +209,32 @@ def _read_flow(path: str, backend: str) -> dict[str, Any]:
 
 # Outputs whose file gives more than one array. Every other output is read by its file
 # type (:func:`_read_output`): one reader key per output.
-_SPECIAL_READERS: dict[str, Callable[[str, str], dict[str, Any]]] = {
+_SPECIAL_READERS: dict[str, Callable[[str, str, bytes], dict[str, Any]]] = {
     "rgb": _read_rgb,
     "flow": _read_flow,
 }
 
 
-def _read_output(output: Output, path: str, backend: str) -> dict[str, Any]:
-    """The arrays of one output's file, by its file type.
+def _read_output(output: Output, path: str, backend: str, data: bytes) -> dict[str, Any]:
+    """The arrays of one output's file (``data``: its bytes), by its file type.
 
     JSON gives a dict; a PNG its integers (uint16 for label maps), or uint8 RGB; an EXR
     its one channel as HxW float32, or its channels stacked as HxWxN.
     """
     special = _SPECIAL_READERS.get(output.key)
     if special is not None:
-        return special(path, backend)
+        return special(path, backend, data)
     (key,) = output.reader_keys
     if output.extension == ".json":
-        with open(path, encoding="utf-8") as file:
-            return {key: json.load(file)}
+        value = json.loads(data.decode("utf-8"))
+        if not isinstance(value, dict):
+            raise ValueError("not a JSON object")
+        return {key: value}
     if output.extension == ".exr":
         if len(output.channels) == 1:
-            return {key: read_depth(path, backend)}
-        return {key: read_vectors(path, output.channels, backend)}
-    image = png.read_png(path)
+            return {key: read_depth(path, backend, data)}
+        return {key: read_vectors(path, output.channels, backend, data)}
+    image = png.decode_png(data)
     if image.ndim == 3:
         return {key: image[..., :3]}
     return {key: image.astype(np.uint16)}
@@ -212,23 +253,34 @@ def load_frame(
     frame: int,
     exr_backend: str = "auto",
     keys: Iterable[str] | None = None,
+    verify: bool = True,
 ) -> dict[str, Any]:
     """Load one frame of the dataset in ``folder`` into a dict of numpy arrays.
 
     Keys, dtypes and missing-file behaviour are in the module docstring: every key
     asked for (``keys``, default :data:`DEFAULT_KEYS`) is present, ``None`` when its
-    file does not exist. ``exr_backend`` is passed to :func:`read_depth`.
+    file does not exist. ``exr_backend`` is passed to :func:`read_depth`. With
+    ``verify`` each file is checked against the size and CRC-32 its frame's record
+    (``.frames/NNNNNN.json``) keeps, so a damaged file fails instead of giving wrong
+    values. Any damaged file raises :class:`~ground_truth.errors.DatasetError` naming it.
     """
     root = os.fspath(folder)
     frame = int(frame)
     wanted = DEFAULT_KEYS if keys is None else tuple(keys)
     sample: dict[str, Any] = {"frame": frame, **dict.fromkeys(wanted)}
+    record = records.read_record(root, frame) if verify else None
+    stamps = record.get("files", {}) if record else {}
     for output in OUTPUTS:
         if not output.frame_files or not set(output.reader_keys) & set(wanted):
             continue
         path = layout.frame_path(root, output.key, frame)
         if os.path.isfile(path):
-            values = _read_output(output, path, exr_backend)
+            with _reading(path):
+                with open(path, "rb") as file:
+                    data = file.read()
+                if output.key in stamps:
+                    records.check_stamp(data, stamps[output.key], path)
+                values = _read_output(output, path, exr_backend, data)
             sample.update((k, v) for k, v in values.items() if k in wanted)
     return sample
 
@@ -238,8 +290,11 @@ def load_coco(folder: str | os.PathLike[str]) -> dict | None:
     path = layout.dataset_file_path(folder, "coco")
     if not os.path.isfile(path):
         return None
-    with open(path, encoding="utf-8") as file:
-        return json.load(file)
+    with _reading(path), open(path, encoding="utf-8") as file:
+        document = json.load(file)
+    if not isinstance(document, dict) or not isinstance(document.get("images"), list):
+        raise DatasetError(f"{path} is not a COCO document")
+    return document
 
 
 def frame_readable(root: str, frame: int, keys: Iterable[str]) -> bool:

@@ -32,6 +32,7 @@ import re
 import socket
 import threading
 import time
+import zlib
 from collections.abc import Iterable, Iterator
 
 from ..codecs import atomic
@@ -73,6 +74,32 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def file_stamp(path: str) -> dict:
+    """What a record keeps of a file: its size and CRC-32, to tell it was changed."""
+    crc, size = 0, 0
+    with open(path, "rb") as file:
+        while block := file.read(1 << 20):
+            crc = zlib.crc32(block, crc)
+            size += len(block)
+    return {"size": size, "crc32": crc}
+
+
+def stamp_size(stamp) -> int:
+    """The size a file stamp records (older records kept the size alone)."""
+    return stamp["size"] if isinstance(stamp, dict) else int(stamp)
+
+
+def check_stamp(data: bytes, stamp, path: str) -> None:
+    """Raise :class:`ValueError` when ``data`` (read from ``path``) is not what was written."""
+    if len(data) != stamp_size(stamp):
+        raise ValueError(
+            f"{path} is {len(data)} bytes, its frame's record says {stamp_size(stamp)}: "
+            "it was cut short or changed"
+        )
+    if isinstance(stamp, dict) and zlib.crc32(data) != stamp.get("crc32"):
+        raise ValueError(f"{path} does not match its frame's record (CRC-32): it is damaged")
 
 
 def record_path(root: str, frame: int) -> str:

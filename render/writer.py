@@ -183,12 +183,12 @@ class DatasetWriter:
         record = records.read_record(self.output_dir, frame)
         if record is None or not set(self.options.outputs) <= set(record.get("outputs", ())):
             return False
-        for key, size in record.get("files", {}).items():
+        for key, stamp in record.get("files", {}).items():
             try:
                 info = os.lstat(layout.frame_path(self.output_dir, key, frame))
             except (OSError, ValueError):
                 return False
-            if not stat.S_ISREG(info.st_mode) or info.st_size != size:
+            if not stat.S_ISREG(info.st_mode) or info.st_size != records.stamp_size(stamp):
                 return False
         return True
 
@@ -290,7 +290,7 @@ class DatasetWriter:
     def record_frame(self, frame, found):
         """Write the record of the complete ``frame``."""
         files = {
-            key: os.path.getsize(layout.frame_path(self.output_dir, key, frame))
+            key: records.file_stamp(layout.frame_path(self.output_dir, key, frame))
             for key in self._frame_keys
         }
         record = {

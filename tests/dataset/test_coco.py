@@ -14,6 +14,7 @@ from pycocotools.cocoeval import COCOeval
 from ground_truth.codecs import png
 from ground_truth.dataset import coco, layout, meta
 from ground_truth.dataset import description as dataset
+from ground_truth.errors import DatasetError
 from ground_truth.geometry.boxes import box_corners
 from ground_truth.labels import annotations
 from ground_truth.labels.masks import bbox_from_mask
@@ -185,7 +186,7 @@ def test_frames_without_instance_png_are_left_out(tmp_path):
 
 
 def test_missing_dataset_json_raises(tmp_path):
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(DatasetError):
         coco.coco_from_frames(str(tmp_path))
 
 

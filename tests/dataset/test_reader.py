@@ -9,6 +9,7 @@ import pytest
 from ground_truth.codecs import depth_mm, exr, png
 from ground_truth.dataset import description as dataset
 from ground_truth.dataset import layout, meta, reader
+from ground_truth.errors import DatasetError
 
 HEIGHT, WIDTH = 12, 17
 # The channels of flow/NNNNNN.exr, as the README states them.
@@ -138,7 +139,7 @@ def test_load_dataset_iterates_frames_in_order(tmp_path):
     make_dataset(root)
     assert reader.read_dataset(root)["frames"] == [1, 2, 4]
     assert [s["frame"] for s in reader.load_dataset(root)] == [1, 2, 4]
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(DatasetError, match=r"no Ground Truth dataset\.json"):
         next(reader.load_dataset(str(tmp_path / "nothing")))
 
 
