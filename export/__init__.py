@@ -52,6 +52,8 @@ _WRITERS: dict[str, tuple[Callable, bool, str]] = {
 FORMATS = tuple(_WRITERS)
 DEFAULT_VAL_RATIO = 0.2
 
+ExportArgumentError = common.ExportArgumentError
+
 
 def plan_frames(
     frames: list[int], naming: str, splits: dict[int, str] | None
@@ -92,20 +94,23 @@ def export_dataset(
     images; ``replace`` allows replacing a non-empty ``output``; ``sequence`` and
     ``frame_rate`` name and time the MOT sequence. Problems raise
     :class:`~ground_truth.errors.GroundTruthError` with a message naming the file;
-    ``ValueError`` for arguments out of range. Returns a :class:`.common.Report`.
+    :class:`ExportArgumentError` for options out of range or not for ``fmt``. Returns a
+    :class:`.common.Report`.
     """
     if fmt not in _WRITERS:
-        raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        raise ExportArgumentError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     writer, uses_splits, naming = _WRITERS[fmt]
     if not uses_splits and val_ratio is not None:
-        raise ValueError(
+        raise ExportArgumentError(
             f"{fmt} exports the frames as one sequence; a validation ratio does not apply"
         )
     ratio = DEFAULT_VAL_RATIO if val_ratio is None else float(val_ratio)
     if not 0.0 <= ratio < 1.0:
-        raise ValueError(f"the validation ratio must be at least 0 and below 1, got {ratio}")
+        raise ExportArgumentError(
+            f"the validation ratio must be at least 0 and below 1, got {ratio}"
+        )
     if frame_rate < 1:
-        raise ValueError(f"the frame rate must be a positive integer, got {frame_rate}")
+        raise ExportArgumentError(f"the frame rate must be a positive integer, got {frame_rate}")
     started = time.perf_counter()
     source = common.Source(dataset)
     target = common.check_output(os.fspath(output), source.root, replace)

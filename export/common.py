@@ -52,6 +52,10 @@ LARGELY_OCCLUDED = 0.5
 OCCLUSION_UNKNOWN = 3
 
 
+class ExportArgumentError(ValueError):
+    """An export option that does not fit the format or is out of range (exit code 2)."""
+
+
 @dataclass(frozen=True)
 class ClassInfo:
     """One class of the dataset's class table."""
@@ -224,12 +228,13 @@ def check_output(output: str, source_root: str, replace: bool) -> str:
     """The absolute output folder, or :class:`GroundTruthError` saying why it can't be used.
 
     Refused: the dataset folder or a folder inside it (an export never writes into the
-    dataset), a folder that holds the dataset or another Ground Truth dataset (replacing
-    it would delete it), a file, and a non-empty folder unless ``replace``.
+    dataset; :class:`ExportArgumentError`), a folder that holds the dataset or another
+    Ground Truth dataset (replacing it would delete it), a file, and a non-empty folder
+    unless ``replace``.
     """
     output = os.path.abspath(os.fspath(output))
     if _inside(output, source_root):
-        raise GroundTruthError(
+        raise ExportArgumentError(
             f"{output} is inside the dataset {source_root}; an export never writes there"
         )
     if not os.path.exists(output):
@@ -290,6 +295,12 @@ def write_text(path: str, text: str) -> None:
     """Write UTF-8 text (the staging folder makes the export atomic as a whole)."""
     with open(path, "w", encoding="utf-8", newline="\n") as file:
         file.write(text)
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """Write bytes (no per-file fsync: the staging folder is renamed into place whole)."""
+    with open(path, "wb") as file:
+        file.write(data)
 
 
 def write_manifest(

@@ -96,11 +96,9 @@ def write(source: common.Source, folder: str, plans, options, report) -> dict:
             instance_map, {o["id"]: o["class"].id for o in objects}, stuff
         )
         png_name = plan.name + ".png"
-        png.write_png(
+        common.write_bytes(
             os.path.join(folder, "annotations", f"panoptic_{plan.split}", png_name),
-            encode_ids(ids),
-            compression=6,
-            filter="up",
+            png.encode_png(encode_ids(ids), compression=6, filter="up"),
         )
         segments = [
             {

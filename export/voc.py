@@ -115,8 +115,10 @@ def write(source: common.Source, folder: str, plans, options, report) -> dict:
         common.place_image(
             image, os.path.join(folder, "JPEGImages", image_name), options["link_images"]
         )
-        with open(os.path.join(folder, "Annotations", plan.name + ".xml"), "wb") as file:
-            file.write(annotation_xml(image_name, source.width, source.height, objects))
+        common.write_bytes(
+            os.path.join(folder, "Annotations", plan.name + ".xml"),
+            annotation_xml(image_name, source.width, source.height, objects),
+        )
         report.labels += len(objects)
         names[plan.split].append(plan.name)
     lists = {**names, "trainval": names["train"] + names["val"]}
