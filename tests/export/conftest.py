@@ -29,6 +29,13 @@ os.environ.setdefault("YOLO_CONFIG_DIR", _YOLO_DIR)
 os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("YOLO_VERBOSE", "False")
 os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("MPLCONFIGDIR", tempfile.mkdtemp(prefix="gt-matplotlib-"))
+
+
+def pytest_configure(config):
+    # pycocotools 2.0 under numpy 2 warns on every decode; not ours to fix.
+    config.addinivalue_line("filterwarnings", "ignore:__array__ implementation:DeprecationWarning")
+
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BPY_PYTHON = os.environ.get("GT_BPY_PYTHON")
