@@ -6,7 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import run_cli
+from export_helpers import run_cli
 from small_dataset import write_small_dataset
 
 from ground_truth.codecs import png

@@ -6,10 +6,11 @@ dataset (meta boxes and classes, instance maps), read through the dataset reader
 
 import itertools
 import os
+import pathlib
 
 import numpy as np
 import pytest
-from conftest import boundary_band, frame_truth, load_json, visible_things
+from export_helpers import boundary_band, frame_truth, load_json, visible_things
 
 from ground_truth.export import common, panoptic
 
@@ -113,7 +114,7 @@ def test_ultralytics_loads_every_label(rendered, exports, fresh_copy, fmt):
     for split in ("train", "val"):
         dataset = YOLODataset(img_path=data[split], data=data, task=task, augment=False)
         found, missing, empty, corrupt, total = load_dataset_cache_file(
-            __import__("pathlib").Path(dataset.label_files[0]).parent.with_suffix(".cache")
+            pathlib.Path(dataset.label_files[0]).parent.with_suffix(".cache")
         )["results"]
         assert (missing, corrupt) == (0, 0)
         assert found + empty == total == len(dataset.labels)

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from conftest import load_json
+from export_helpers import load_json
 from small_dataset import CLASS_OF, FRAMES, HEIGHT, WIDTH, instance_map, write_small_dataset
 
 from ground_truth.dataset.reader import load_frame
@@ -352,3 +352,33 @@ def test_older_dataset_without_stuff_flags_or_visible_fraction(tmp_path):
             rows += [line.split() for line in file]
     assert {r[2] for r in rows} == {"3"}  # occlusion unknown
     assert "Road" in {r[0] for r in rows}  # no stuff flag: a thing
+
+
+def test_no_validation_split_points_val_at_the_training_images(small, tmp_path):
+    yaml = pytest.importorskip("yaml")
+    folder = export_dataset(small, str(tmp_path / "yolo"), "yolo", val_ratio=0.0).output
+    with open(os.path.join(folder, "data.yaml"), encoding="utf-8") as file:
+        data = yaml.safe_load(file)
+    assert data["val"] == data["train"] == "images/train"
+    assert sorted(os.listdir(os.path.join(folder, "images"))) == ["train"]
+    assert {f["split"] for f in manifest(folder)["frames"]} == {"train"}
+
+
+def test_a_truncation_field_in_the_meta_is_used(tmp_path):
+    root = write_small_dataset(str(tmp_path / "dataset"))
+    path = os.path.join(root, "meta", "000003.json")
+    frame_meta = load_json(path)
+    for entry in frame_meta["instances"]:
+        if entry["object"] == "CarA":
+            entry["truncation"] = 0.7
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(frame_meta, file)
+    folder = export_dataset(root, str(tmp_path / "kitti"), "kitti").output
+    with open(os.path.join(folder, "training", "label_2", "000000.txt")) as file:
+        rows = {(r[4], r[5]): r for r in (line.split() for line in file)}
+    assert rows[("3.00", "4.00")][1] == "0.70"  # CarA, 2D box at (3, 4)
+    assert rows[("20.00", "15.00")][1] == "0.00"  # CarB, computed from its 3D box
+    voc = export_dataset(root, str(tmp_path / "voc"), "voc").output
+    xml = ET.parse(os.path.join(voc, "Annotations", "000003.xml")).getroot()
+    flags = {o.findtext("bndbox/xmin"): o.findtext("truncated") for o in xml.iter("object")}
+    assert flags == {"4": "1", "21": "0"}

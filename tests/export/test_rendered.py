@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import frame_truth, load_json, run_cli
+from export_helpers import frame_truth, load_json, run_cli
 
 from ground_truth.codecs import exr, png
 from ground_truth.export import common
