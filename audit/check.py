@@ -35,13 +35,17 @@ import numpy as np
 
 from ..codecs import depth_mm, png
 from ..dataset import coco, description, layout, meta
+from ..dataset.outputs import OUTPUTS
 from ..dataset.reader import read_depth, read_vectors
-from ..geometry.boxes import bboxes_from_instance_map
-from ..labels.convert import FLOW_CHANNELS
 from ..labels.ids import MAX_ID
+from ..labels.masks import bboxes_from_instance_map
+from ..labels.passes import FLOW_CHANNELS
+
+# Every folder of per-frame files a dataset can hold.
+FRAME_FOLDERS = tuple(output.folder for output in OUTPUTS if output.folder)
 
 _STEM = re.compile(r"^-?\d+$")
-OPTIONAL_KINDS = (depth_mm.DEPTH_MM_DIR, layout.PART_DIR, layout.NORMAL_DIR, layout.FLOW_DIR)
+OPTIONAL_KINDS = ("depth_mm", "part", "normal", "flow")
 
 
 @dataclass(frozen=True)
@@ -82,16 +86,16 @@ class _Collector:
 
 
 def _frame_file(root: str, kind: str, frame: int) -> str:
-    if kind == depth_mm.DEPTH_MM_DIR:
-        return depth_mm.depth_mm_path(root, frame)
-    if kind == meta.META_DIR:
+    if kind == "depth_mm":
+        return layout.frame_path(root, "depth_mm", frame)
+    if kind == "meta":
         return meta.meta_path(root, frame)
     return layout.frame_path(root, kind, frame)
 
 
 def _check_description(root: str, data: dict, out: _Collector) -> dict[int, dict]:
     """Check dataset.json's own consistency; returns {instance id: entry}."""
-    path = os.path.join(root, description.DATASET_FILE)
+    path = os.path.join(root, layout.DATASET_FILE)
     resolution = data.get("resolution") or {}
     width, height = resolution.get("width"), resolution.get("height")
     if not (isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0):
@@ -191,7 +195,7 @@ def _check_meta(root, frame, frame_meta, size, instances, classes, out) -> dict[
 def _check_maps(root, frame, entries, klass, instance, depth, out) -> None:
     """The class, instance and depth maps against each other and the meta."""
     meta_path = meta.meta_path(root, frame)
-    instance_path = layout.frame_path(root, layout.INSTANCE_DIR, frame)
+    instance_path = layout.frame_path(root, "instance", frame)
     boxes = bboxes_from_instance_map(instance)
     for instance_id in sorted(set(boxes) - set(entries)):
         out.problem(instance_path, f"holds instance {instance_id}, which {meta_path} does not list")
@@ -213,14 +217,14 @@ def _check_maps(root, frame, entries, klass, instance, depth, out) -> None:
         if wrong.any():
             rows, cols = np.nonzero(wrong)
             out.problem(
-                layout.frame_path(root, layout.CLASS_DIR, frame),
+                layout.frame_path(root, "class", frame),
                 f"{rows.size} pixel(s) disagree with the instance map's classes, first at "
                 f"row {rows[0]}, column {cols[0]}: class {int(klass[rows[0], cols[0]])}, "
                 f"instance {int(instance[rows[0], cols[0]])} has class "
                 f"{int(lookup[instance[rows[0], cols[0]]])}",
             )
     if depth is not None:
-        depth_path = layout.frame_path(root, layout.DEPTH_DIR, frame)
+        depth_path = layout.frame_path(root, "depth", frame)
         if np.isnan(depth).any():
             out.problem(depth_path, f"holds {int(np.isnan(depth).sum())} NaN value(s)")
         bad = (instance > 0) & ~(np.isfinite(depth) & (depth > 0))
@@ -238,9 +242,9 @@ def _check_maps(root, frame, entries, klass, instance, depth, out) -> None:
 def _check_optional(root, frame, kind, size, depth, out) -> None:
     path = _frame_file(root, kind, frame)
     try:
-        if kind == layout.NORMAL_DIR:
+        if kind == "normal":
             array = read_vectors(path, ("X", "Y", "Z"))
-        elif kind == layout.FLOW_DIR:
+        elif kind == "flow":
             array = read_vectors(path, FLOW_CHANNELS)
         else:
             array = png.read_png(path)
@@ -249,12 +253,10 @@ def _check_optional(root, frame, kind, size, depth, out) -> None:
         return
     if not _check_size(path, array.shape, size, out):
         return
-    if kind in (depth_mm.DEPTH_MM_DIR, layout.PART_DIR) and (
-        array.ndim != 2 or array.dtype != np.uint16
-    ):
+    if kind in ("depth_mm", "part") and (array.ndim != 2 or array.dtype != np.uint16):
         out.problem(path, "must be a single-channel 16-bit PNG")
         return
-    if kind == depth_mm.DEPTH_MM_DIR and depth is not None:
+    if kind == "depth_mm" and depth is not None:
         expected = depth_mm.depth_to_mm_png_array(depth)
         if not np.array_equal(array, expected):
             count = int((array != expected).sum())
@@ -262,8 +264,7 @@ def _check_optional(root, frame, kind, size, depth, out) -> None:
 
 
 def _strays(root: str, listed: set[int], out: _Collector) -> None:
-    kinds = (*layout.KINDS, meta.META_DIR, depth_mm.DEPTH_MM_DIR)
-    for kind in kinds:
+    for kind in FRAME_FOLDERS:
         folder = os.path.join(root, kind)
         if not os.path.isdir(folder):
             continue
@@ -329,7 +330,7 @@ def check_dataset(root: str | os.PathLike[str]) -> CheckResult:
     root = os.path.abspath(os.fspath(root))
     out = _Collector()
     result = CheckResult(root=root, problems=out.problems, warnings=out.warnings)
-    path = os.path.join(root, description.DATASET_FILE)
+    path = os.path.join(root, layout.DATASET_FILE)
     if not os.path.isdir(root):
         out.problem(root, "is not a folder")
         return result
@@ -349,7 +350,7 @@ def check_dataset(root: str | os.PathLike[str]) -> CheckResult:
     result.frames = len(frames)
     present = {
         kind: any(os.path.isfile(_frame_file(root, kind, f)) for f in frames)
-        for kind in (layout.RGB_DIR, *OPTIONAL_KINDS)
+        for kind in ("rgb", *OPTIONAL_KINDS)
     }
     for frame in sorted(set(frames)):
         _check_frame(root, frame, size, instances, classes, present, out)
@@ -359,21 +360,21 @@ def check_dataset(root: str | os.PathLike[str]) -> CheckResult:
 
 
 def _check_frame(root, frame, size, instances, classes, present, out) -> None:
-    required = [meta.META_DIR, layout.DEPTH_DIR, layout.CLASS_DIR, layout.INSTANCE_DIR]
-    if present[layout.RGB_DIR]:
-        required.insert(0, layout.RGB_DIR)
+    required = ["meta", "depth", "class", "instance"]
+    if present["rgb"]:
+        required.insert(0, "rgb")
     required += [kind for kind in OPTIONAL_KINDS if present[kind]]
     missing = {kind for kind in required if not os.path.isfile(_frame_file(root, kind, frame))}
     for kind in sorted(missing):
-        why = " (other frames have one)" if kind in OPTIONAL_KINDS or kind == layout.RGB_DIR else ""
+        why = " (other frames have one)" if kind in OPTIONAL_KINDS or kind == "rgb" else ""
         out.problem(_frame_file(root, kind, frame), f"is missing{why}")
-    if layout.RGB_DIR not in missing and present[layout.RGB_DIR]:
-        path = layout.frame_path(root, layout.RGB_DIR, frame)
+    if "rgb" not in missing and present["rgb"]:
+        path = layout.frame_path(root, "rgb", frame)
         image = _read_png(path, out)
         if image is not None:
             _check_size(path, image.shape, size, out)
     entries: dict[int, dict] | None = None
-    if meta.META_DIR not in missing:
+    if "meta" not in missing:
         path = meta.meta_path(root, frame)
         try:
             with open(path, encoding="utf-8") as file:
@@ -383,7 +384,7 @@ def _check_frame(root, frame, size, instances, classes, present, out) -> None:
         else:
             entries = _check_meta(root, frame, frame_meta, size, instances, classes, out)
     maps = {}
-    for kind in (layout.CLASS_DIR, layout.INSTANCE_DIR):
+    for kind in ("class", "instance"):
         if kind in missing:
             continue
         path = layout.frame_path(root, kind, frame)
@@ -391,8 +392,8 @@ def _check_frame(root, frame, size, instances, classes, present, out) -> None:
         if _check_id_map(path, image, size, out):
             maps[kind] = image
     depth = None
-    if layout.DEPTH_DIR not in missing:
-        path = layout.frame_path(root, layout.DEPTH_DIR, frame)
+    if "depth" not in missing:
+        path = layout.frame_path(root, "depth", frame)
         try:
             depth = read_depth(path)
         except (OSError, ValueError) as error:
@@ -400,10 +401,8 @@ def _check_frame(root, frame, size, instances, classes, present, out) -> None:
         else:
             if not _check_size(path, depth.shape, size, out):
                 depth = None
-    if layout.INSTANCE_DIR in maps and entries is not None:
-        _check_maps(
-            root, frame, entries, maps.get(layout.CLASS_DIR), maps[layout.INSTANCE_DIR], depth, out
-        )
+    if "instance" in maps and entries is not None:
+        _check_maps(root, frame, entries, maps.get("class"), maps["instance"], depth, out)
     for kind in OPTIONAL_KINDS:
         if present[kind] and kind not in missing:
             _check_optional(root, frame, kind, size, depth, out)

@@ -84,9 +84,7 @@ def compute_stats(root: str | os.PathLike[str]) -> Stats:
     except description.ForeignDatasetError as error:
         raise GroundTruthError(str(error)) from None
     if data is None:
-        raise GroundTruthError(
-            f"{root} has no {description.DATASET_FILE}: not a Ground Truth dataset"
-        )
+        raise GroundTruthError(f"{root} has no {layout.DATASET_FILE}: not a Ground Truth dataset")
     width = int(data["resolution"]["width"])
     height = int(data["resolution"]["height"])
     by_id = {0: ClassStats(0, "background / unlabelled", (0.25, 0.25, 0.25))}
@@ -119,7 +117,7 @@ def compute_stats(root: str | os.PathLike[str]) -> Stats:
             sizes.append(math.sqrt(entry["bbox"][2] * entry["bbox"][3]))
             if entry.get("visible_fraction") is not None:
                 fractions.append(float(entry["visible_fraction"]))
-        path = layout.frame_path(root, layout.CLASS_DIR, frame)
+        path = layout.frame_path(root, "class", frame)
         try:
             class_map = png.read_png(path)
         except (OSError, ValueError) as error:

@@ -46,10 +46,10 @@ def synthesise(source, folder, frames):
 
     data = description.read(source)
     first = data["frames"][0]
-    kinds = [k for k in (layout.RGB_DIR, layout.DEPTH_DIR, layout.CLASS_DIR, layout.INSTANCE_DIR)]
+    kinds = [k for k in ("rgb", "depth", "class", "instance")]
     with open(meta.meta_path(source, first), encoding="utf-8") as file:
         frame_meta = json.load(file)
-    for kind in (*kinds, meta.META_DIR):
+    for kind in (*kinds, "meta"):
         os.makedirs(os.path.join(folder, kind))
     for frame in range(1, frames + 1):
         for kind in kinds:

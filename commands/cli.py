@@ -1,12 +1,14 @@
-"""``ground_truth render | info | finalize``: Ground Truth without a screen.
+"""``ground_truth render | info | finalize | export | check | stats``: without a screen.
 
 ``main(argv)`` is what Blender calls for ``--command ground_truth`` (the scene is the
 file Blender opened); ``python -m ground_truth`` calls it too, after opening the .blend
-file named on its command line. Progress goes to stdout, errors to stderr; the exit
-code is 0 on success, 1 when the work failed and 2 for bad arguments.
+file named on its command line for the scene commands. Progress goes to stdout, errors
+to stderr; the exit code is 0 on success, 1 when the work failed and 2 for bad
+arguments.
 
 This module imports no Blender module: the parser is built from the output
-declarations, and the commands that need a scene import theirs when they run.
+declarations, the dataset commands (export, check, stats) need no Blender at all, and
+the scene commands import theirs when they run.
 """
 
 import argparse
@@ -15,11 +17,18 @@ import sys
 from ..dataset import framespec, shards
 from ..dataset.outputs import OUTPUTS
 from ..errors import GroundTruthError
+from . import dataset_commands
 
 USAGE_ERROR = 2
 
 # The commands that work on a scene (Blender's open file).
 SCENE_COMMANDS = ("render", "info", "finalize")
+# The commands that work on a dataset folder alone, with or without Blender.
+DATASET_COMMANDS = {
+    "export": dataset_commands.run_export,
+    "check": dataset_commands.run_check,
+    "stats": dataset_commands.run_stats,
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -163,6 +172,10 @@ def build_parser(prog="blender -b FILE.blend --command ground_truth"):
         help="the frames the dataset should hold, as for render (default: the scene's range)",
     )
     final.add_argument("--scene", help="scene name")
+
+    dataset_commands.add_export_parser(commands)
+    dataset_commands.add_check_parser(commands)
+    dataset_commands.add_stats_parser(commands)
     return parser
 
 
@@ -175,6 +188,8 @@ def main(argv, prog=None):
         return USAGE_ERROR
     except SystemExit as exit_:  # --help
         return exit_.code or 0
+    if args.command in DATASET_COMMANDS:
+        return DATASET_COMMANDS[args.command](args)
     try:
         from . import scene_commands  # needs Blender
 

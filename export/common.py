@@ -101,7 +101,7 @@ class Source:
             raise GroundTruthError(str(error)) from None
         if data is None:
             raise GroundTruthError(
-                f"{root} has no {description.DATASET_FILE}: not a Ground Truth dataset"
+                f"{root} has no {layout.DATASET_FILE}: not a Ground Truth dataset"
             )
         self.root = root
         self.data = data
@@ -130,8 +130,8 @@ class Source:
         return [c for c in self.classes if not c.stuff]
 
     def path(self, kind: str, frame: int) -> str:
-        """The path of a frame's file of ``kind`` (a :data:`layout.KINDS` entry or meta)."""
-        if kind == meta.META_DIR:
+        """The path of a frame's file of output ``kind`` (``dataset.outputs`` keys)."""
+        if kind == "meta":
             return meta.meta_path(self.root, frame)
         return layout.frame_path(self.root, kind, frame)
 
@@ -143,11 +143,11 @@ class Source:
 
     def image_path(self, frame: int) -> str:
         """The frame's RGB image; a missing one raises :class:`GroundTruthError`."""
-        return self._existing(layout.RGB_DIR, frame, "every export holds the images")
+        return self._existing("rgb", frame, "every export holds the images")
 
     def meta(self, frame: int) -> dict:
         """The frame's meta dict; missing or unreadable raises :class:`GroundTruthError`."""
-        path = self._existing(meta.META_DIR, frame, "boxes and classes come from it")
+        path = self._existing("meta", frame, "boxes and classes come from it")
         try:
             with open(path, encoding="utf-8") as file:
                 return json.load(file)
@@ -156,7 +156,7 @@ class Source:
 
     def instance_map(self, frame: int) -> np.ndarray:
         """The frame's uint16 instance map, checked against the dataset's resolution."""
-        path = self._existing(layout.INSTANCE_DIR, frame, "masks come from it")
+        path = self._existing("instance", frame, "masks come from it")
         try:
             image = png.read_png(path)
         except (OSError, ValueError) as error:
@@ -247,7 +247,7 @@ def check_output(output: str, source_root: str, replace: bool) -> str:
         raise GroundTruthError(f"{output} is not empty; pass --replace to replace it")
     if _inside(source_root, output):
         raise GroundTruthError(f"{output} holds the dataset {source_root}; not replacing it")
-    if os.path.isfile(os.path.join(output, description.DATASET_FILE)):
+    if os.path.isfile(os.path.join(output, layout.DATASET_FILE)):
         raise GroundTruthError(f"{output} is a Ground Truth dataset; not replacing it")
     return output
 

@@ -25,7 +25,7 @@ import os
 import numpy as np
 
 from ..codecs import png
-from ..geometry.boxes import bboxes_from_instance_map
+from ..labels.masks import bboxes_from_instance_map
 from ..preview import colors
 from . import common
 

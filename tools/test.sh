@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command: lint, the bpy-free tests, then the Blender tests on 4.2, 4.5 and 5.0.
+# The test command: lint, the bpy-free tests, the Blender tests on 4.2, 4.5 and 5.0, then the
+# exports read by their consumers.
 # Sets up its virtual environments itself (tools/venvs.sh). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,12 @@ for version in $GT_BPY_VERSIONS; do
     echo "== Blender (bpy $version) =="
     "$(gt_venv "$version")" -m pytest tests/blender -q -p no:cacheprovider "$@" || status=1
 done
+
+# The exports read by the tools that train on them (test-time packages, their own venv).
+source tools/consumers.sh
+echo "== Exports read by Ultralytics, Datumaro and pycocotools =="
+GT_BPY_PYTHON="$(gt_venv 5.0.1)" "$(gt_consumer_venv)" -m pytest tests/export -q \
+    -p no:cacheprovider "$@" || status=1
 
 if [ "$status" -eq 0 ]; then
     echo "All tests passed on bpy $GT_BPY_VERSIONS."

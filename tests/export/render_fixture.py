@@ -158,7 +158,7 @@ def main(argv):
     _animate(scene, objects)
     settings = scene.ground_truth
     settings.output_dir = output + os.sep
-    settings.output_occlusion = True
+    settings.output_visible_fraction = True
     settings.output_preview = False
     result = bpy.ops.ground_truth.render(animation=True)
     if result != {"FINISHED"}:

@@ -13,6 +13,7 @@ import numpy as np
 
 from ground_truth.codecs import exr, png
 from ground_truth.dataset import coco, description, layout, meta
+from ground_truth.labels import annotations
 
 WIDTH, HEIGHT = 40, 30
 FRAMES = (3, 5, 9)
@@ -53,11 +54,11 @@ def _box_pose(x: float, y: float, z: float) -> np.ndarray:
 
 def write_small_dataset(root: str, visible_fraction: bool = True) -> str:
     """Write the dataset into ``root`` (created); returns ``root``."""
-    for kind in (layout.RGB_DIR, layout.DEPTH_DIR, layout.CLASS_DIR, layout.INSTANCE_DIR):
+    for kind in ("rgb", "depth", "class", "instance"):
         os.makedirs(os.path.join(root, kind), exist_ok=True)
     rng = np.random.default_rng(3)
     camera_pose = np.eye(4)  # Blender camera at the origin looking down -z
-    camera_block = meta.camera_meta(
+    camera_block = annotations.camera_meta(
         matrix_world=camera_pose,
         lens_mm=35.0,
         sensor_width=36.0,
@@ -87,15 +88,15 @@ def write_small_dataset(root: str, visible_fraction: bool = True) -> str:
         lookup = np.zeros(16, dtype=np.uint16)
         for instance_id, class_id in CLASS_OF.items():
             lookup[instance_id] = class_id
-        png.write_png(layout.frame_path(root, layout.INSTANCE_DIR, frame), ids)
-        png.write_png(layout.frame_path(root, layout.CLASS_DIR, frame), lookup[ids])
+        png.write_png(layout.frame_path(root, "instance", frame), ids)
+        png.write_png(layout.frame_path(root, "class", frame), lookup[ids])
         depth = np.where(ids > 0, 5.0, np.inf).astype(np.float32)
-        exr.write_exr(layout.frame_path(root, layout.DEPTH_DIR, frame), {"Y": depth})
+        exr.write_exr(layout.frame_path(root, "depth", frame), {"Y": depth})
         rgb = rng.integers(0, 256, size=(HEIGHT, WIDTH, 3), dtype=np.uint8)
-        png.write_png(layout.frame_path(root, layout.RGB_DIR, frame), rgb)
+        png.write_png(layout.frame_path(root, "rgb", frame), rgb)
         counts = np.bincount(ids.ravel(), minlength=16)
         unoccluded = {1: int(counts[1]), 4: int(counts[4]) + 9, 6: 100, 8: int(counts[8])}
-        instances = meta.instance_annotations(
+        instances = annotations.instance_annotations(
             ids,
             objects,
             camera_block["world_to_camera_cv"],
