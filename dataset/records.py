@@ -58,7 +58,7 @@ def owner_is_gone(name: str, mtime: float, now: float | None = None) -> bool:
     :data:`STALE_S` (its owner refreshes what it holds). Unsigned names are gone when old.
     """
     now = time.time() if now is None else now
-    match = _OWNER.search(name)
+    match = _OWNER.search(name.rpartition(".tmp-")[2])
     if match and match["host"] == socket.gethostname():
         return not _pid_alive(int(match["pid"]))
     return now - mtime > STALE_S

@@ -134,8 +134,9 @@ def check_scene(scene, view_layer, options):
             "Stereoscopy (Output > Stereoscopy) renders several views per frame; Ground Truth "
             "labels one camera view. Switch Stereoscopy off, or render each eye's camera alone"
         )
-    _check_camera_geometry(camera)
-    _check_labelled_objects(scene)
+    matrices = _world_matrices(scene)
+    _check_camera_geometry(camera, matrices(camera))
+    _check_labelled_objects(scene, matrices)
     duplicates = classes.duplicate_class_names(scene)
     if duplicates:
         raise GroundTruthError(
@@ -170,12 +171,20 @@ def _finite(matrix):
     return all(math.isfinite(v) for row in matrix for v in row)
 
 
-def _check_camera_geometry(camera):
-    if not _finite(camera.matrix_world):
+def _world_matrices(scene):
+    """``object -> world matrix`` as the render will see it (evaluated, not stale)."""
+    if bpy.context.scene != scene:
+        return lambda ob: ob.matrix_world
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    return lambda ob: ob.evaluated_get(depsgraph).matrix_world
+
+
+def _check_camera_geometry(camera, matrix):
+    if not _finite(matrix):
         raise GroundTruthError(
             f"The camera '{camera.name}' has a location, rotation or scale that is not a number"
         )
-    if any(column.length == 0.0 for column in camera.matrix_world.to_3x3().col):
+    if any(column.length == 0.0 for column in matrix.to_3x3().col):
         raise GroundTruthError(
             f"The camera '{camera.name}' is scaled to 0 along an axis: it has no view. "
             "Give it a non-zero scale (Object > Transform > Scale)"
@@ -193,8 +202,10 @@ def _check_camera_geometry(camera):
         )
 
 
-def _check_labelled_objects(scene):
-    broken = [ob.name for ob in scene.objects if ob.pass_index and not _finite(ob.matrix_world)]
+def _check_labelled_objects(scene, matrices):
+    broken = [
+        ob.name for ob in scene.objects if ob.ground_truth.class_id and not _finite(matrices(ob))
+    ]
     if broken:
         raise GroundTruthError(
             f"Object '{broken[0]}' has a location, rotation or scale that is not a number "
