@@ -36,10 +36,10 @@ def main(argv):
                 file=sys.stderr,
             )
             return 1
-        bpy.ops.wm.open_mainfile(filepath=os.path.abspath(blend))
         from . import register
 
-        register()
+        register()  # first, so that loading the file brings older settings up to date
+        bpy.ops.wm.open_mainfile(filepath=os.path.abspath(blend))
         return cli.main([command, *rest], prog="python -m ground_truth")
     if argv and argv[0] in cli.SCENE_COMMANDS and not {"-h", "--help"} & set(argv):
         print(USAGE, file=sys.stderr)

@@ -52,10 +52,14 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb", **kwargs: Any) -
         os.fsync(f.fileno())
         f.close()
         os.replace(tmp, os.fspath(path))
-    except BaseException:
-        f.close()
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            f.close()
         with contextlib.suppress(OSError):
             os.remove(tmp)
+        if isinstance(error, OSError) and not error.filename:
+            # Name the file a failed write or flush was for (a full disk says none).
+            raise OSError(error.errno, error.strerror, os.fspath(path)) from error
         raise
 
 

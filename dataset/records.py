@@ -102,6 +102,14 @@ def check_stamp(data: bytes, stamp, path: str) -> None:
         raise ValueError(f"{path} does not match its frame's record (CRC-32): it is damaged")
 
 
+def is_bookkeeping(name: str) -> bool:
+    """Whether a top-level entry of a dataset folder is this module's own (a run killed
+    before its first dataset.json leaves only these)."""
+    return name in (RECORDS_DIR, LOCK_FILE, layout.RAW_DIR) or (
+        name.startswith(f".{layout.DATASET_FILE}.tmp-")
+    )
+
+
 def record_path(root: str, frame: int) -> str:
     """``root/.frames/NNNNNN.json``."""
     return os.path.join(root, RECORDS_DIR, layout.frame_stem(frame) + ".json")

@@ -54,7 +54,15 @@ class FrameContext:
 
     def raw(self, key: str) -> dict[str, np.ndarray]:
         """The channels of the raw EXR the compositor wrote for output ``key``'s pass."""
-        return exr.read_exr(layout.raw_path(self.raw_dir, self.frame, BY_KEY[key].raw.suffix))
+        return read_raw(layout.raw_path(self.raw_dir, self.frame, BY_KEY[key].raw.suffix))
+
+
+def read_raw(path: str) -> dict[str, np.ndarray]:
+    """The channels of a raw EXR; a damaged one raises :class:`ValueError` naming it."""
+    try:
+        return exr.read_exr(path)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from error
 
 
 def _depth(ctx: FrameContext) -> None:
@@ -136,7 +144,7 @@ def convert_frame(
     camera's ``world_to_camera_cv`` at that frame. Returns the frame's labels.
     """
     raw_path = layout.raw_path(raw_dir, frame)
-    passes = raw_passes(exr.read_exr(raw_path))
+    passes = raw_passes(read_raw(raw_path))
     if "part" in outputs and "material" not in passes:
         raise ValueError(
             f"{raw_path} has no Material Index pass: update the compositor setup "

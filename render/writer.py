@@ -33,6 +33,11 @@ from ..labels import annotations, convert, copies, passes
 from ..labels.masks import bboxes_from_instance_map
 from ..scene import frame_info
 
+try:  # Unix: the file-size limit a message may name
+    import resource
+except ImportError:  # Windows
+    resource = None
+
 # The COCO file is rewritten at most this often during a render, and always at the end.
 COCO_INTERVAL_S = 2.0
 
@@ -122,7 +127,11 @@ class DatasetWriter:
             ) from None
         if previous is None:
             entries = sorted(os.listdir(root))
-            foreign = [e for e in entries if not (farm and e in _FARM_ENTRIES)]
+            foreign = [
+                e
+                for e in entries
+                if not records.is_bookkeeping(e) and not (farm and e in _FARM_ENTRIES)
+            ]
             if foreign:
                 shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
                 raise GroundTruthError(
@@ -239,8 +248,8 @@ class DatasetWriter:
                 if found_copies
                 else None,
             )
-        except ValueError as error:  # a damaged raw file
-            raise GroundTruthError(f"Frame {frame}: {error}") from error
+        except ValueError as error:  # a raw file Blender did not write whole
+            raise GroundTruthError(f"Frame {frame}: {error} ({why_incomplete(raw)})") from error
         # Boxes and pixel counts once, for the meta and for COCO.
         boxes = bboxes_from_instance_map(labels.instance)
         instances = None
@@ -438,6 +447,17 @@ def why_not_written(path):
         if shutil.disk_usage(existing).free < 1 << 20:
             return "the disk is full: free some space"
     return "Blender could not write it (see Blender's messages above)"
+
+
+def why_incomplete(path):
+    """The likely reason a file Blender wrote is incomplete, for a message."""
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0] if resource else -1
+    if limit not in (-1, getattr(resource, "RLIM_INFINITY", -1)):
+        return f"files are limited to {limit} bytes here (ulimit -f)"
+    with contextlib.suppress(OSError):
+        if shutil.disk_usage(os.path.dirname(path)).free < 1 << 20:
+            return "the disk is full: free some space"
+    return "Blender was stopped while writing it, or it was damaged since"
 
 
 def write_error(error):
