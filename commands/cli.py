@@ -154,6 +154,11 @@ def build_parser(prog="blender -b FILE.blend --command ground_truth"):
         help="Cycles device (default: the file's); a GPU kind uses every such GPU this "
         "process sees (CUDA_VISIBLE_DEVICES decides which)",
     )
+    render.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show Blender's own output for every frame (Fra:, Saved:, ...)",
+    )
     _add_output_flags(render)
 
     info = commands.add_parser("info", help="classes, instances and what would be rendered")

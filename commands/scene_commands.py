@@ -2,6 +2,7 @@
 
 import os
 import sys
+import time
 
 import bpy
 
@@ -59,6 +60,7 @@ def render_options(scene, args):
         "use_cycles": True,
         "samples": args.samples,
         "device": args.device,
+        "quiet": not args.verbose,
         "shard": None if shard is None else (shard.index, shard.count, spec),
     }
     if args.labels_only:
@@ -113,13 +115,25 @@ def _render(scene, args):
         print("ground_truth: rendering the ground truth with Cycles", file=sys.stderr)
     if job.report.skipped:
         print(f"Skipping {len(job.report.skipped)} complete frame(s) (--resume)")
+    started = time.perf_counter()
     for done, total, frame in job.steps():
-        left = job.seconds_left()
-        eta = f", about {left:.0f} s left" if left is not None else ""
-        print(f"Frame {frame} ({done + 1}/{total}){eta}", flush=True)
+        left = job.seconds_left(done)
+        timing = f" {time.perf_counter() - started:.1f} s in" if done else ""
+        eta = f", about {_duration(left)} left" if left is not None else ""
+        print(f"Frame {frame} ({done + 1}/{total}){timing}{eta}", flush=True)
     report = job.report
     print(f"Wrote {len(report.frames)} frame(s) to {report.output_dir} in {report.seconds:.1f} s")
     return 0
+
+
+def _duration(seconds):
+    """``42 s``, ``3 min 5 s``, ``2 h 10 min``."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 def _info(scene, frames):

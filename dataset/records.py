@@ -194,8 +194,14 @@ class FrameClaims:
                 if not self._take_over(path):
                     return False
                 continue
-            with os.fdopen(fd, "w") as file:
-                file.write(self.owner)
+            try:
+                os.write(fd, self.owner.encode())
+            except OSError as error:
+                os.close(fd)
+                with contextlib.suppress(OSError):
+                    os.remove(path)
+                raise OSError(error.errno, error.strerror, path) from error
+            os.close(fd)
             with self._lock:
                 self._held.add(frame)
             self._start()
@@ -280,8 +286,14 @@ def DatasetLock(root: str, timeout: float = 60.0) -> Iterator[None]:  # noqa: N8
                     f"{path} has been held for over {timeout:.0f} s by another process"
                 ) from None
             time.sleep(0.01)
-    with os.fdopen(fd, "w") as file:
-        file.write(me)
+    try:
+        os.write(fd, me.encode())
+    except OSError as error:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.remove(path)
+        raise OSError(error.errno, error.strerror, path) from error
+    os.close(fd)
     try:
         yield
     finally:

@@ -105,7 +105,7 @@ class GROUND_TRUTH_OT_render(bpy.types.Operator):
         except GroundTruthError as error:
             return self._finish(context, error)
         context.window_manager.progress_update(done)
-        left = self._job.seconds_left()
+        left = self._job.seconds_left(done)
         eta = f", about {left:.0f} s left" if left is not None else ""
         context.workspace.status_text_set(
             f"Ground Truth: frame {frame} ({done + 1} of {total}){eta}. Esc cancels after it"

@@ -27,7 +27,8 @@ class RenderOptions:
     engine; ``device`` renders on that Cycles device (``render.devices``; None: the
     scene's own); ``shard`` is ``(index, count, frames)`` when ``frames`` are shard
     ``index`` (from 0) of ``count`` of the frame list written as ``frames`` (a spec), for
-    finalize to name the shard of a missing frame.
+    finalize to name the shard of a missing frame; ``quiet`` keeps Blender's own
+    per-frame output (``Fra:``, ``Saved:``) out of the way.
     """
 
     output_dir: str
@@ -41,6 +42,7 @@ class RenderOptions:
     use_cycles: bool = False
     device: str | None = None
     shard: tuple[int, int, str] | None = None
+    quiet: bool = False
 
     def __post_init__(self):
         if self.labels_only and "rgb" in self.outputs:

@@ -5,6 +5,10 @@ input), then ``steps()`` renders one frame per iteration so that the UI can show
 progress and cancel between frames; ``run()`` drains it for scripts and tests.
 """
 
+import contextlib
+import ctypes
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -84,13 +88,13 @@ class RenderJob:
                 self.todo.append(frame)
         self._started = None
 
-    def seconds_left(self):
-        """Estimated seconds until the last frame is written, None before the first."""
-        finished = len(self.report.frames)
-        if not finished or self._started is None:
+    def seconds_left(self, position):
+        """Estimated seconds until the last frame is rendered, when the frame at
+        ``position`` (from 0) is about to start; None before any frame has rendered."""
+        if not position or self._started is None:
             return None
-        per_frame = (time.perf_counter() - self._started) / finished
-        return per_frame * (len(self.todo) - finished - len(self.report.busy))
+        per_frame = (time.perf_counter() - self._started) / position
+        return per_frame * (len(self.todo) - position)
 
     def steps(self):
         """Render frame by frame; yields (done, total, frame) before each frame.
@@ -109,13 +113,21 @@ class RenderJob:
             raise write_error(error) from error
         claims = records.FrameClaims(self.options.output_dir)
         worker = BackgroundWorker(low_priority=True)
+        pending = None
         try:
             if self.todo:
                 classes.sync_instance_ids(scene)
                 yield from self._render_frames(scene, claims, worker)
+        except OSError as error:  # a claim, a record or a check on this thread
+            pending = error
+            raise write_error(error) from error
+        except BaseException as error:
+            pending = error
+            raise
         finally:
             # Every rendered frame is written and listed, also after a cancel or failure;
-            # the final index is written on this thread once the worker has stopped.
+            # the final index is written on this thread once the worker has stopped. A
+            # failure here is raised only when the run is not failing already.
             failure = None
             try:
                 worker.close()
@@ -128,10 +140,11 @@ class RenderJob:
             claims.release_all()
             writer.remove_raw_folder()
             self.report.seconds = time.perf_counter() - self._started
-            if isinstance(failure, OSError):
-                raise write_error(failure) from failure
-            if failure is not None:
-                raise failure
+            if pending is None or isinstance(pending, GeneratorExit):
+                if isinstance(failure, OSError):
+                    raise write_error(failure) from failure
+                if failure is not None:
+                    raise failure
 
     def _render_frames(self, scene, claims, worker):
         session = RenderSession(
@@ -148,7 +161,8 @@ class RenderJob:
                 records.remove_record(self.options.output_dir, frame)
                 scene.frame_set(frame)
                 layer = {"layer": session.render_layer} if session.render_layer else {}
-                result = bpy.ops.render.render(write_still=False, **layer)
+                with _blender_output(shown=not self.options.quiet):
+                    result = bpy.ops.render.render(write_still=False, **layer)
                 if "FINISHED" not in result:
                     raise GroundTruthError(f"Blender did not finish rendering frame {frame}")
                 info = frame_info.collect(
@@ -184,6 +198,33 @@ class RenderJob:
         finally:
             steps.close()
         return self.report
+
+
+@contextlib.contextmanager
+def _blender_output(shown):
+    """Keep Blender's own per-frame output (``Fra:``, ``Saved:``) off stdout unless ``shown``.
+
+    Blender prints it from C to file descriptor 1; it is sent to the null device for the
+    render call, C's buffer flushed before stdout comes back (POSIX only).
+    """
+    if shown or os.name != "posix":
+        yield
+        return
+    sys.stdout.flush()
+    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    try:
+        yield
+    finally:
+        _flush_c_stdout()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+
+
+def _flush_c_stdout():
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).fflush(None)
 
 
 def render_ground_truth(scene, frames=None, *, view_layer=None, progress=None, **changes):

@@ -86,6 +86,13 @@ def scene_file(import_path, tmp_path_factory):
     return make_scene(import_path, tmp_path_factory.mktemp("scene") / "faults.blend", 4)
 
 
+@pytest.fixture(scope="session")
+def heavy_scene(import_path, tmp_path_factory):
+    """The same scene at 64 samples: frames long enough to act between them."""
+    pytest.importorskip("bpy", reason="the fault suite renders with the bpy module")
+    return make_scene(import_path, tmp_path_factory.mktemp("heavy") / "heavy.blend", 64)
+
+
 def make_scene(import_path, path, samples):
     script = path.parent / "make_scene.py"
     script.write_text(SCENE_SCRIPT)

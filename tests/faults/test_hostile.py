@@ -10,7 +10,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import assert_dataset_is_true, run
+from conftest import assert_dataset_is_true, command, environment, run
 
 from ground_truth.dataset import reader
 
@@ -32,17 +32,32 @@ def mounted(folder, *commands):
 
 
 def test_a_full_disk_ends_the_run_naming_it_and_keeps_the_frames_before(
-    import_path, scene_file, tmp_path
+    import_path, heavy_scene, tmp_path
 ):
-    # Room for a few frames of the 64x48 scene, not for eight.
     small = tmp_path / "small"
-    with mounted(small, ["-t", "tmpfs", "-o", "size=400k", "tmpfs", str(small)]) as disk:
+    with mounted(small, ["-t", "tmpfs", "-o", "size=4m", "tmpfs", str(small)]) as disk:
         out = disk / "dataset"
-        done = run(import_path, scene_file, "render", "--output", str(out), "--frames", "1-8")
-        assert done.returncode == 1, done.stdout
-        assert "the disk is full" in done.stderr and str(out) in done.stderr
+        process = subprocess.Popen(
+            command(import_path, heavy_scene, "render", "--output", str(out), "--frames", "1-8"),
+            env=environment(import_path),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        # Once frame 2 is complete, the disk fills up (another program's big file).
+        deadline = time.monotonic() + 120
+        while not (out / ".frames" / "000002.json").exists():
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.01)
+        with open(disk / "filler", "wb") as filler, contextlib.suppress(OSError):
+            while True:
+                filler.write(b"\0" * 65536)
+                filler.flush()
+        _out, err = process.communicate(timeout=120)
+        assert process.returncode == 1, err
+        assert "the disk is full" in err and str(out) in err
         data = reader.read_dataset(out)
-        assert 1 <= len(data["frames"]) < 8
+        assert 2 <= len(data["frames"]) < 8
         for frame in data["frames"]:
             reader.load_frame(out, frame, exr_backend="builtin")
 

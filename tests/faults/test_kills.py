@@ -11,17 +11,10 @@ import subprocess
 import time
 
 import pytest
-from conftest import assert_dataset_is_true, command, environment, make_scene, run
+from conftest import assert_dataset_is_true, command, environment, run
 
 FRAMES = "1-6"
 KILLS = 24
-
-
-@pytest.fixture(scope="module")
-def heavy_scene(import_path, tmp_path_factory):
-    """The fault scene at 64 samples: frames long enough to be killed in their midst."""
-    pytest.importorskip("bpy", reason="the fault suite renders with the bpy module")
-    return make_scene(import_path, tmp_path_factory.mktemp("heavy") / "heavy.blend", 64)
 
 
 @pytest.fixture(scope="module")
