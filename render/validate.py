@@ -1,6 +1,7 @@
 """Checks made before anything renders; each failure is a message for the user."""
 
 import os
+import tempfile
 
 import bpy
 
@@ -15,21 +16,26 @@ _REJECTED = set("\0") | (set('<>"|?*') if os.name == "nt" else set())
 
 
 def resolve_output_dir(scene):
-    """The absolute output folder, refusing ``//`` paths in an unsaved file."""
+    """The absolute output folder.
+
+    A ``//`` folder is relative to the .blend file. While the file is not saved yet
+    (Blender's startup file), it is relative to the system's temporary folder instead,
+    so that a first render works: ``//ground_truth/`` is then ``/tmp/ground_truth`` on
+    Linux (``tempfile.gettempdir()``; ``TMPDIR`` chooses another). The panel shows
+    that folder before the render, with Save As and Choose Folder next to it.
+    """
     path = scene.ground_truth.output_dir.strip()
     if not path:
         raise GroundTruthError("Choose an output folder in the Ground Truth panel")
-    if path.startswith("//") and not bpy.data.filepath:
-        raise GroundTruthError(
-            f"The output folder '{path}' is relative to the .blend file, which is not saved "
-            "yet: save the file or choose an absolute folder"
-        )
     bad = sorted(set(path) & _REJECTED)
     if bad:
         shown = " ".join(repr(c) for c in bad)
         raise GroundTruthError(
             f"The output folder '{path}' holds characters file systems reject: {shown}"
         )
+    if path.startswith("//") and not bpy.data.filepath:
+        relative = path[2:].strip("/\\") or "ground_truth"
+        return os.path.normpath(os.path.join(tempfile.gettempdir(), relative))
     return os.path.normpath(bpy.path.abspath(path))
 
 
