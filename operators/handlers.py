@@ -18,6 +18,7 @@ import bpy
 import numpy as np
 from bpy.app.handlers import persistent
 
+from ..errors import GroundTruthError
 from ..scene import classes, viewport
 
 # The largest ``session_uid`` of an object seen so far (0: every object is new).
@@ -64,7 +65,11 @@ def settle_new_copies(scene, depsgraph):
     if scene.library is None and scene.ground_truth.preview_colors:
         scenes[scene.name_full] = scene
     for each in scenes.values():
-        classes.settle_copies(each)
+        try:
+            classes.settle_copies(each)
+        except GroundTruthError:
+            # No free ID left: said by the next labelling or render, not on every redraw.
+            continue
         if each.ground_truth.preview_colors:
             # New objects show their class colour, renumbered copies their new instance's.
             viewport.refresh_colors(each)

@@ -413,7 +413,9 @@ def _token(entry):
             token = f"{text}: {_value_text(entry)}" if text else _value_text(entry)
         token = _ICON_MARKS.get(entry.get("icon", "NONE"), "") + token
     elif call == "operator":
-        text = button_text(entry) or _ICON_BUTTONS.get(entry.get("icon"), entry.get("icon"))
+        text = button_text(entry) or _ICON_BUTTONS.get(
+            entry.get("icon"), _operator_rna(entry["operator"]).name
+        )
         token = f"[{_ICON_MARKS.get(entry.get('icon', 'NONE'), '')}{text}]"
         if entry.get("depress"):
             token = f"[*{text}*]"

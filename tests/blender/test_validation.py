@@ -78,6 +78,7 @@ def test_unsaved_file_with_relative_folder_renders_into_the_temporary_folder(
 ):
     # Issue 19: a first render from Blender's (unsaved) startup file works. A folder
     # relative to the .blend file is then relative to the system's temporary folder.
+    (tmp_path / "temp").mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "temp"))
     ready.ground_truth.output_dir = "//ground_truth/"
     assert bpy.ops.ground_truth.render() == {"FINISHED"}
