@@ -44,7 +44,7 @@ def _class_from(scene, class_id):
 
 def _instance_ids(objects):
     ids = sorted({ob.ground_truth.instance_id for ob in objects if ob.ground_truth.instance_id})
-    return ", ".join(str(i) for i in ids)
+    return name_list(str(i) for i in ids)
 
 
 class GROUND_TRUTH_OT_add_class(bpy.types.Operator):

@@ -70,6 +70,10 @@ class GROUND_TRUTH_OT_choose_output_folder(bpy.types.Operator):
         return context.scene is not None
 
     def invoke(self, context, event):
+        folder, _problem = output_folder_state(context.scene)
+        if folder is not None and not self.directory:
+            # The file browser opens where the dataset would go now.
+            self.directory = folder + os.sep
         context.window_manager.fileselect_add(self)
         return {"RUNNING_MODAL"}
 

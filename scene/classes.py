@@ -145,7 +145,10 @@ def remove_class(scene, index):
     if not 0 <= index < len(settings.classes):
         raise GroundTruthError("No class selected")
     class_id = settings.classes[index].id
-    objects = [ob for ob in scene.objects if ob.ground_truth.class_id == class_id]
+    # Removing one of two classes that share an ID (set from Python) is how that is
+    # fixed: the objects keep the ID, which still has a class.
+    shared = sum(1 for c in settings.classes if c.id == class_id) > 1
+    objects = [] if shared else objects_of_class(scene, class_id)
     _check_editable(objects)
     for ob in objects:
         ob.ground_truth.class_id = 0

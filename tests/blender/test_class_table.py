@@ -212,7 +212,15 @@ def test_duplicate_class_ids_set_from_python_are_caught_everywhere(labelled, out
         with pytest.raises(RuntimeError, match=message):
             call(**kwargs)
     assert snapshot(labelled) == before and not out_dir.exists()
-    settings.classes[1].id = 2
+    # Removing one of the two is a way out; the objects keep their class ID.
+    settings.active_class_index = 1
+    assert bpy.ops.ground_truth.remove_class() == {"FINISHED"}
+    # Car keeps class 1; Road's class 2 no longer exists since the script renumbered it.
+    assert snapshot(labelled)[1]["Car"] == before[1]["Car"] == (1, 1)
+    assert snapshot(labelled)[1]["Road"] == (2, 0)
+    assert [(c.id, c.name) for c in settings.classes] == [(1, "Car")]
+    assert bpy.ops.ground_truth.assign_class() == {"FINISHED"}
+    new_class("Road")
     with pytest.raises(GroundTruthError, match="Class ID 2 is already used by 'Road'"):
         classes.add_class(labelled, "Bus", class_id=2)
 
