@@ -29,7 +29,7 @@ def _poll_camera(cls, context):
     return True
 
 
-def render_summary(report, engine=None):
+def render_summary(report):
     """What the panel shows of a finished (or cancelled) run, as stored in the scene's
     hidden ``last_render`` setting (JSON)."""
     return {
@@ -40,8 +40,6 @@ def render_summary(report, engine=None):
         "seconds": round(report.seconds, 1),
         "output_dir": report.output_dir,
         "cancelled": report.cancelled,
-        "warnings": len(report.warnings),
-        "engine": engine,
     }
 
 
@@ -178,7 +176,7 @@ class GROUND_TRUTH_OT_render(bpy.types.Operator):
             f"in {report.seconds:.1f} s{skipped}{cycles}",
         )
         # The panel's one-line summary of the last render.
-        scene.ground_truth.last_render = json.dumps(render_summary(report, engine))
+        scene.ground_truth.last_render = json.dumps(render_summary(report))
 
 
 def settings_frames(scene):
