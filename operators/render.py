@@ -1,5 +1,7 @@
 """Render Ground Truth and the compositor setup operators."""
 
+import json
+
 import bpy
 from bpy.props import BoolProperty
 
@@ -10,12 +12,35 @@ from ..render import pipeline, validate
 from ..render.options import options_from_settings, outputs_from_settings
 
 
+def render_unavailable(scene):
+    """Why Render Ground Truth cannot start in ``scene`` (the panel shows it), or None."""
+    if scene is None:
+        return "No scene"
+    if scene.camera is None:
+        return "The scene has no active camera: add one or set it in Scene > Camera"
+    return None
+
+
 def _poll_camera(cls, context):
-    scene = context.scene
-    if scene is None or scene.camera is None:
-        cls.poll_message_set("The scene has no active camera")
+    reason = render_unavailable(context.scene)
+    if reason is not None:
+        cls.poll_message_set(reason)
         return False
     return True
+
+
+def render_summary(report):
+    """What the panel shows of a finished (or cancelled) run, as stored in the scene's
+    hidden ``last_render`` setting (JSON)."""
+    return {
+        "frames": len(report.frames),
+        "first": min(report.frames) if report.frames else None,
+        "last": max(report.frames) if report.frames else None,
+        "skipped": len(report.skipped),
+        "seconds": round(report.seconds, 1),
+        "output_dir": report.output_dir,
+        "cancelled": report.cancelled,
+    }
 
 
 class GROUND_TRUTH_OT_render(bpy.types.Operator):
@@ -63,7 +88,7 @@ class GROUND_TRUTH_OT_render(bpy.types.Operator):
                 title="Render with Cycles?",
                 message=f"The scene uses {compat.engine_name(engine)}, which has "
                 "no Object Index pass. Render the ground truth with Cycles? "
-                "Your engine setting is kept.",
+                "Your engine setting is kept (this is asked once).",
                 confirm_text="Render with Cycles",
             )
         return self.execute(context)
@@ -132,13 +157,26 @@ class GROUND_TRUTH_OT_render(bpy.types.Operator):
     def _report_done(self, report):
         for warning in report.warnings:
             self.report({"WARNING"}, warning)
-        skipped = f"; {len(report.skipped)} already complete" if report.skipped else ""
+        skipped = (
+            f"; {len(report.skipped)} already complete (tick Overwrite to render them again)"
+            if report.skipped
+            else ""
+        )
         state = "Cancelled after" if report.cancelled else "Wrote"
+        scene = self._job.scene
+        engine = scene.render.engine
+        cycles = (
+            f"; rendered with Cycles, the scene keeps {compat.engine_name(engine)}"
+            if engine != "CYCLES"
+            else ""
+        )
         self.report(
             {"INFO"},
             f"{state} {len(report.frames)} frame(s) to {report.output_dir} "
-            f"in {report.seconds:.1f} s{skipped}",
+            f"in {report.seconds:.1f} s{skipped}{cycles}",
         )
+        # The panel's one-line summary of the last render.
+        scene.ground_truth.last_render = json.dumps(render_summary(report))
 
 
 def settings_frames(scene):

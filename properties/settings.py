@@ -8,8 +8,10 @@ import bpy
 from bpy.props import (
     BoolProperty,
     CollectionProperty,
+    EnumProperty,
     FloatVectorProperty,
     IntProperty,
+    PointerProperty,
     StringProperty,
 )
 
@@ -41,6 +43,12 @@ class GroundTruthClass(bpy.types.PropertyGroup):
         max=1.0,
         default=(1.0, 1.0, 1.0),
     )
+    stuff: BoolProperty(
+        name="Stuff",
+        description="An amorphous region (floor, wall, road, sky, grass) rather than countable "
+        "things (cars, people): written to dataset.json and the class table file as 'stuff'",
+        default=False,
+    )
 
 
 class GroundTruthSceneSettings(bpy.types.PropertyGroup):
@@ -70,6 +78,14 @@ class GroundTruthSceneSettings(bpy.types.PropertyGroup):
     frame_start: IntProperty(name="Start", description="First frame", default=1, min=0)
     frame_end: IntProperty(name="End", description="Last frame", default=250, min=0)
     frame_step: IntProperty(name="Step", description="Render every n-th frame", default=1, min=1)
+    samples: IntProperty(
+        name="Samples",
+        description="Cycles samples per pixel for Render Ground Truth (0 = the scene's own "
+        "Cycles samples). The labels come from the first sample either way",
+        default=0,
+        min=0,
+        soft_max=4096,
+    )
     resume: BoolProperty(
         name="Resume",
         description="Skip the frames the output folder already holds complete, with every "
@@ -89,8 +105,20 @@ class GroundTruthSceneSettings(bpy.types.PropertyGroup):
         default=False,
         options={"HIDDEN"},
     )
+    # What the preview colours by (set by the same operator).
+    preview_mode: EnumProperty(
+        name="Colours",
+        items=(
+            ("CLASS", "Class", "Every object in its class colour"),
+            ("INSTANCE", "Instance", "Every instance in its own colour, as the preview picture"),
+        ),
+        default="CLASS",
+        options={"HIDDEN"},
+    )
     # JSON of the viewport shading saved while the class-colour preview is on.
     saved_shading: StringProperty(options={"HIDDEN"})
+    # JSON summary of the last Render Ground Truth run (frames, time, folder), for the panel.
+    last_render: StringProperty(options={"HIDDEN"})
     # JSON of what the compositor setup changed outside its own nodes, for its removal.
     compositor_record: StringProperty(options={"HIDDEN"})
 
@@ -126,6 +154,14 @@ class GroundTruthObjectSettings(bpy.types.PropertyGroup):
     # back when the object is no longer labelled (nor part of a labelled parent).
     user_pass_index: IntProperty(
         min=0, max=MAX_ID, options={"HIDDEN"}, override={"LIBRARY_OVERRIDABLE"}
+    )
+    # Set by "One Instance from Selected" and "Instance per Collection": this unlabelled
+    # object renders as part of that object's instance, as an unlabelled child does.
+    instance_of: PointerProperty(
+        type=bpy.types.Object,
+        name="Part Of",
+        description="The labelled object whose instance this object renders as part of",
+        override={"LIBRARY_OVERRIDABLE"},
     )
     saved_color: FloatVectorProperty(size=4, subtype="COLOR", options={"HIDDEN"})
     has_saved_color: BoolProperty(options={"HIDDEN"})

@@ -5,6 +5,7 @@ Every check here reads and never writes: a refused run has changed nothing.
 
 import math
 import os
+import tempfile
 
 import bpy
 
@@ -30,15 +31,22 @@ _BYTES_PER_PIXEL = 160
 
 
 def resolve_output_dir(scene):
-    """The absolute output folder, refusing ``//`` paths in an unsaved file."""
+    """The absolute output folder.
+
+    A ``//`` folder is relative to the .blend file. While the file is not saved yet
+    (Blender's startup file), it is relative to the system's temporary folder instead,
+    so that a first render works: ``//ground_truth/`` is then ``/tmp/ground_truth`` on
+    Linux (``tempfile.gettempdir()``; ``TMPDIR`` chooses another). The panel shows
+    that folder before the render, with Save As and Choose Folder next to it.
+    """
     path = scene.ground_truth.output_dir.strip()
     if not path:
         raise GroundTruthError("Choose an output folder in the Ground Truth panel")
     if path.startswith("//") and not bpy.data.filepath:
-        raise GroundTruthError(
-            f"The output folder '{path}' is relative to the .blend file, which is not saved "
-            "yet: save the file or choose an absolute folder"
-        )
+        # An unsaved file: the folder goes to the system's temporary folder (the panel
+        # says where before any click, with Save As... and Choose Folder...).
+        relative = path[2:].strip("/\\") or "ground_truth"
+        return os.path.normpath(os.path.join(tempfile.gettempdir(), relative))
     return os.path.normpath(bpy.path.abspath(path))
 
 
@@ -142,12 +150,7 @@ def check_scene(scene, view_layer, options):
         raise GroundTruthError(
             f"Class names must be unique: '{duplicates[0]}' is used twice. Rename one in the list"
         )
-    shared = classes.duplicate_class_ids(scene)
-    if shared:
-        raise GroundTruthError(
-            f"Class IDs must be unique: {shared[0]} is used by more than one class "
-            "(set from a script?). Give each class its own ID"
-        )
+    classes.check_class_ids(scene)
     warnings = _check_image_size(scene)
     return _label_warnings(scene) + _image_warnings(scene, camera, options) + warnings
 

@@ -10,13 +10,30 @@ import ground_truth.panels
 from ground_truth import compat
 from ground_truth.scene import classes
 
-from helpers import add_box, add_camera, label, new_class
-from panel_recorder import MAIN, OUTPUT, RENDER, Layout, draw_all, labels, operators, props
+from helpers import add_box, add_camera, label, new_class, select_only
+from panel_recorder import (
+    FARM,
+    MAIN,
+    OBJECT_CLASS_MENU,
+    OUTPUT,
+    RENDER,
+    VIEWPORT,
+    Layout,
+    button,
+    buttons,
+    draw_all,
+    dump_text,
+    labels,
+    operators,
+    props,
+    texts,
+)
 
 
 def test_panels_share_the_sidebar_tab():
     panels = [c for c in ground_truth.panels.classes if issubclass(c, bpy.types.Panel)]
-    assert {c.__name__ for c in panels} >= {MAIN, OUTPUT, RENDER}
+    names = {c.__name__ for c in panels}
+    assert names >= {MAIN, OUTPUT, RENDER, VIEWPORT, FARM}
     for cls in panels:
         assert (cls.bl_space_type, cls.bl_region_type, cls.bl_category) == (
             "VIEW_3D",
@@ -24,7 +41,10 @@ def test_panels_share_the_sidebar_tab():
             "Ground Truth",
         )
         parent = getattr(cls, "bl_parent_id", "")
-        assert parent in ("", MAIN), cls
+        # One panel in the tab; the others are its sub-panels (Farm is Render's).
+        assert parent in names or (cls.__name__ == MAIN and parent == ""), cls
+        if parent:
+            assert [c.__name__ for c in panels].index(parent) < panels.index(cls), cls
 
 
 def test_empty_scene_without_an_active_object(scene):
@@ -43,10 +63,11 @@ def test_empty_scene_without_an_active_object(scene):
         "ground_truth.select_class",
         "ground_truth.assign_class",
         "ground_truth.clear_class",
-        "ground_truth.import_pass_indices",
-        "ground_truth.preview_colors",
     ]
-    assert operators(main)[-1][1] == {"enable": True}
+    # Greyed out, and why.
+    assign = button(main, "Assign to Selected")
+    assert (assign["enabled"], assign["reason"]) == (False, "Add a class first")
+    assert button(main, "Clear")["reason"] == "Select the objects first"
     assert ("No active object", "INFO") in labels(main)
 
     assert set(props(logs[OUTPUT], settings)) >= {
@@ -56,6 +77,7 @@ def test_empty_scene_without_an_active_object(scene):
         "output_class",
         "output_instance",
         "output_preview",
+        "distinct_copies",
     }
     # Cycles: no engine hint; no compositor setup yet: only "Set Up".
     render = logs[RENDER]
@@ -63,8 +85,9 @@ def test_empty_scene_without_an_active_object(scene):
     drawn = operators(render)
     assert ("ground_truth.render", {"animation": False}) in drawn
     assert ("ground_truth.render", {"animation": True}) in drawn
-    assert "ground_truth.setup_compositor" in [name for name, _ in drawn]
-    assert "ground_truth.remove_compositor" not in [name for name, _ in drawn]
+    farm = [name for name, _ in operators(logs[FARM])]
+    assert "ground_truth.setup_compositor" in farm
+    assert "ground_truth.remove_compositor" not in farm
 
 
 def test_classes_and_a_labelled_active_object(scene):
@@ -78,15 +101,22 @@ def test_classes_and_a_labelled_active_object(scene):
 
     items = [e for e in main if e["call"] == "draw_item"]
     assert [e["item"].name for e in items] == ["Vehicle", "Person"]
-    for item in settings.classes:
-        assert props(main, item) == ["color", "name"]
-    texts = [text for text, _ in labels(main)]
+    # Each row's colour and name; the selected class's Stuff checkbox below the list.
+    assert props(main, settings.classes[0]) == ["color", "name"]
+    assert props(main, settings.classes[1]) == ["color", "name", "stuff"]
+    texts_ = [text for text, _ in labels(main)]
     # ID and object count of each class in the list.
-    assert texts[:4] == ["1", "2", "2", "0"]
+    assert texts_[:4] == ["1", "2", "2", "0"]
     assert ("Car", "OBJECT_DATA") in labels(main)
-    assert "1  Vehicle" in texts
-    assert str(car.ground_truth.instance_id) in texts
+    # The active object's class, as a menu to change it, and its own instance ID.
+    (menu,) = [e for e in main if e["call"] == "menu"]
+    assert (menu["menu"], menu["text"]) == (OBJECT_CLASS_MENU, "1  Vehicle")
+    assert str(car.ground_truth.instance_id) in texts_
     assert not [icon for _, icon in labels(main) if icon == "ERROR"]
+    # The active object's class is marked in the list (the highlighted row is Person).
+    names = [e for e in main if e["call"] == "prop" and e["property"] == "name"]
+    assert [e.get("icon") for e in names] == ["LAYER_ACTIVE", "NONE"]
+    assert settings.classes[settings.active_class_index].name == "Person"
 
 
 def test_duplicate_class_names_are_flagged_in_the_list(scene):
@@ -96,26 +126,38 @@ def test_duplicate_class_names_are_flagged_in_the_list(scene):
     main = draw_all(scene)[MAIN]
     names = [e for e in main if e["call"] == "prop" and e["property"] == "name"]
     assert [e.get("icon") for e in names] == ["ERROR", "ERROR"]
+    assert ("Class names must be unique: 'Car' is used twice", "ERROR") in labels(main)
 
 
 def test_unlabelled_and_missing_class_active_objects(scene):
     box = add_box(scene, "Box", (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
     new_class("Car")
-    texts = [text for text, _ in labels(draw_all(scene, active_object=box)[MAIN])]
-    assert "Unlabelled" in texts and "None" in texts
+    main = draw_all(scene, active_object=box)[MAIN]
+    assert "Unlabelled" in texts(main) and "None" in texts(main)
 
     box.ground_truth.class_id = 7  # e.g. appended from a file that had class 7
-    assert ("7 (missing)", "ERROR") in labels(draw_all(scene, active_object=box)[MAIN])
+    (menu,) = [e for e in draw_all(scene, active_object=box)[MAIN] if e["call"] == "menu"]
+    assert (menu["text"], menu["icon"]) == ("7 (missing)", "ERROR")
+
+    box.ground_truth.class_id = 0
+    box.pass_index = 4  # the user's own
+    assert "None (its own pass index 4 reads 0)" in texts(draw_all(scene, active_object=box))
 
 
-def test_preview_button_turns_the_preview_off_when_it_is_on(scene):
+def test_preview_buttons_turn_the_colours_off_when_they_are_on(scene):
     add_box(scene, "Box", (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
     new_class("Car")
+    viewport = draw_all(scene)[VIEWPORT]
+    assert [(b["text"], b["properties"]) for b in buttons(viewport)] == [
+        ("Show Class Colours", {"enable": True, "mode": "CLASS"}),
+        ("Show Instance Colours", {"enable": True, "mode": "INSTANCE"}),
+    ]
     assert bpy.ops.ground_truth.preview_colors(enable=True) == {"FINISHED"}
-    main = draw_all(scene)[MAIN]
-    (button,) = [e for e in main if e.get("operator") == "ground_truth.preview_colors"]
-    assert button["properties"] == {"enable": False}
-    assert button["depress"] is True and button["text"] == "Hide Class Colours"
+    viewport = draw_all(scene)[VIEWPORT]
+    hide = button(viewport, "Hide Class Colours")
+    assert hide["properties"] == {"enable": False, "mode": "CLASS"} and hide["depress"]
+    # The other mode switches the colours over.
+    assert button(viewport, "Show Instance Colours")["properties"]["enable"] is True
     bpy.ops.ground_truth.preview_colors(enable=False)
 
 
@@ -127,25 +169,80 @@ def test_render_panel_with_another_engine_and_a_compositor_setup(scene):
 
     scene.render.engine = "CYCLES"
     assert bpy.ops.ground_truth.setup_compositor() == {"FINISHED"}
-    drawn = [name for name, _ in operators(draw_all(scene)[RENDER])]
-    assert "ground_truth.setup_compositor" in drawn  # "Update Compositor"
-    assert "ground_truth.remove_compositor" in drawn
+    farm = draw_all(scene)[FARM]
+    assert button(farm, "Update Compositor")["operator"] == "ground_truth.setup_compositor"
+    assert "ground_truth.remove_compositor" in [name for name, _ in operators(farm)]
     bpy.ops.ground_truth.remove_compositor()
-    drawn = [name for name, _ in operators(draw_all(scene)[RENDER])]
+    drawn = [name for name, _ in operators(draw_all(scene)[FARM])]
     assert "ground_truth.remove_compositor" not in drawn
+
+
+def test_render_buttons_say_why_they_are_greyed_out(scene):
+    render = draw_all(scene)[RENDER]
+    why = "The scene has no active camera: add one or set it in Scene > Camera"
+    assert (why, "ERROR") in labels(render)
+    for text in ("Render Ground Truth", "Render Frame Range"):
+        assert (button(render, text)["enabled"], button(render, text)["reason"]) == (False, why)
+    add_camera(scene)
+    render = draw_all(scene)[RENDER]
+    assert (why, "ERROR") not in labels(render)
+    assert button(render, "Render Ground Truth")["enabled"]
+
+
+def test_render_options_come_before_the_buttons_that_use_them(scene):
+    add_camera(scene)
+    render = draw_all(scene)[RENDER]
+    order = [
+        e.get("property") or e.get("text") or e.get("operator")
+        for e in render
+        if e["call"] in ("prop", "operator")
+    ]
+    first_button = order.index("ground_truth.render")
+    for option in ("samples", "labels_only", "overwrite", "use_scene_range", "frame_start"):
+        assert order.index(option) < first_button, option
+    headings = [e.get("heading") for e in render if e["call"] == "column" and e.get("heading")]
+    assert headings == ["Options", "Frame Range"]
+    assert [(e.get("text"), e["property"]) for e in render if e["call"] == "prop"][-3:] == [
+        ("Frame Start", "frame_start"),
+        ("End", "frame_end"),
+        ("Step", "frame_step"),
+    ]
+
+
+def test_samples_field_with_its_meaning(scene):
+    add_camera(scene)
+    settings = scene.ground_truth
+    scene.cycles.samples = 16
+    render = draw_all(scene)[RENDER]
+    assert "samples" in props(render, settings)
+    assert "0: the scene's 16 samples" in texts(render)
+    settings.samples = 4
+    assert not [t for t in texts(draw_all(scene)[RENDER]) if t.startswith("0: ")]
+    settings.labels_only = True
+    render = draw_all(scene)[RENDER]
+    assert "Labels Only renders 1 sample" in texts(render)
+    (field,) = [e for e in render if e.get("property") == "samples"]
+    assert field["layout"].active is False
 
 
 def test_frame_range_shows_the_scene_or_the_panels_own_range(scene):
     settings = scene.ground_truth
-    if "use_scene_range" not in settings.bl_rna.properties:
-        pytest.skip("no frame range setting")
     settings.use_scene_range = True
     render = draw_all(scene)[RENDER]
     assert {"frame_start", "frame_end", "frame_step"} <= set(props(render, scene))
+    assert "Frame Start: 1 (greyed)" in dump_text({RENDER: render})
     settings.use_scene_range = False
     render = draw_all(scene)[RENDER]
     assert {"frame_start", "frame_end", "frame_step"} <= set(props(render, settings))
     assert not set(props(render, scene))
+
+
+def test_output_groups_are_headed_and_distinct_copies_is_apart(scene):
+    output = draw_all(scene)[OUTPUT]
+    headings = [e.get("heading") for e in output if e["call"] == "column"]
+    assert headings == ["Images", "Labels", "Geometry", "Annotations", "Instances"]
+    text = dump_text({OUTPUT: output})
+    assert "      Instances:\n        [x] Distinct Copies" in text
 
 
 def test_every_visible_setting_is_somewhere_in_the_panels(scene):
@@ -155,8 +252,7 @@ def test_every_visible_setting_is_somewhere_in_the_panels(scene):
     settings = scene.ground_truth
     shown = set()
     for use_scene_range in (True, False):
-        if "use_scene_range" in settings.bl_rna.properties:
-            settings.use_scene_range = use_scene_range
+        settings.use_scene_range = use_scene_range
         for log in draw_all(scene, active_object=box).values():
             shown |= set(props(log, settings))
             shown |= {
@@ -175,6 +271,9 @@ def test_every_visible_setting_is_somewhere_in_the_panels(scene):
         if not p.is_hidden and p.identifier not in ("rna_type", "name")
     }
     assert visible - shown == set()
+    # The class's own settings too: colour and name in the list, stuff below it.
+    main = draw_all(scene, active_object=box)[MAIN]
+    assert set(props(main, settings.classes[0])) == {"color", "name", "stuff"}
 
 
 def test_the_recorder_rejects_what_blender_would_reject(scene):
@@ -195,6 +294,8 @@ def test_the_recorder_rejects_what_blender_would_reject(scene):
         layout.operator("ground_truth.render").animations = True
     with pytest.raises(AssertionError, match="is not BOOLEAN"):
         layout.operator("ground_truth.render").animation = "yes"
+    with pytest.raises(AssertionError, match="GROUND_TRUTH_MT_nothing"):
+        layout.menu("GROUND_TRUTH_MT_nothing")
 
 
 def test_the_active_objects_materials_show_their_part_ids(scene):
@@ -224,5 +325,19 @@ def test_the_class_list_counts_objects_once_per_redraw(scene, monkeypatch):
     monkeypatch.setattr(classes, "class_object_counts", lambda s: counted.append(s) or count(s))
     rows = [entry for entry in draw_all(scene)[MAIN] if entry["call"] == "draw_item"]
     assert len(rows) == 8 and counted == [scene]
-    texts = [t for t, icon in labels(draw_all(scene)[MAIN]) if icon == "OBJECT_DATA"]
-    assert texts[:8] == ["0", "0", "0", "20", "0", "0", "0", "0"]
+    texts_ = [t for t, icon in labels(draw_all(scene)[MAIN]) if icon == "OBJECT_DATA"]
+    assert texts_[:8] == ["0", "0", "0", "20", "0", "0", "0", "0"]
+
+
+def test_the_dump_reads_as_the_panels_do(scene):
+    add_camera(scene)
+    car = add_box(scene, "Car", (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
+    label([car], "Vehicle")
+    select_only([car])
+    text = dump_text(draw_all(scene, active_object=car))
+    assert text.startswith("== Ground Truth ==\n  list of 1 classes\n")
+    assert "\n    > #" in text and "(o) 'Vehicle'" in text
+    assert '[Assign "Vehicle" to Selected]  [Clear]' in text
+    assert "Class  [1  Vehicle v]" in text
+    assert "    == Output ==" in text and "        == Farm ==" in text
+    assert text.rstrip().endswith("[Unlabelled]")

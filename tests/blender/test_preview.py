@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from ground_truth import compat
+from ground_truth.preview.colors import instance_color
 from ground_truth.scene.viewport import UNLABELLED_COLOR
 
 from helpers import add_box, add_camera, label, select_only
@@ -187,3 +188,88 @@ def test_two_scenes_with_the_preview_on_restore_the_views_when_both_are_off(labe
     with bpy.context.temp_override(scene=second):
         bpy.ops.ground_truth.preview_colors(enable=False)
     assert color_types() == own_types
+
+
+# --- any shading, class or instance colours ------------------------------------------------
+
+SHADINGS = ("SOLID", "MATERIAL", "RENDERED", "WIREFRAME")
+WIREFRAME_COLOR_TYPES = ("THEME", "RANDOM", "OBJECT")
+
+
+def shading_state():
+    return {
+        key: (shading.type, shading.color_type, shading.wireframe_color_type)
+        for key, shading in view3d_shadings()
+    }
+
+
+@pytest.fixture
+def shaded(labelled):
+    """The labelled scene with its 3D views in every shading type a user may have chosen."""
+    for i, (_key, shading) in enumerate(view3d_shadings()):
+        shading.type = SHADINGS[i % len(SHADINGS)]
+        shading.wireframe_color_type = WIREFRAME_COLOR_TYPES[i % len(WIREFRAME_COLOR_TYPES)]
+    return labelled
+
+
+def test_colours_show_in_any_shading_and_every_view_comes_back_exactly(shaded, capfd):
+    scene = shaded
+    own_colors, own_state = colors(scene), shading_state()
+    assert {state[0] for state in own_state.values()} == set(SHADINGS)
+    switched = sum(1 for state in own_state.values() if state[0] in ("MATERIAL", "RENDERED"))
+    capfd.readouterr()
+
+    assert bpy.ops.ground_truth.preview_colors(enable=True) == {"FINISHED"}
+    check_preview_on_in_any_shading(scene)
+    (report,) = [line for line in capfd.readouterr()[0].splitlines() if line.startswith("Info")]
+    assert report == (
+        f"Info: Class colours shown in {len(own_state)} 3D view(s); {switched} switched from "
+        "Material and Rendered to Solid"
+    )
+    assert bpy.ops.ground_truth.preview_colors(enable=False) == {"FINISHED"}
+    assert colors(scene) == own_colors
+    assert shading_state() == own_state
+
+
+def check_preview_on_in_any_shading(scene):
+    for key, (kind, color_type, wire_type) in shading_state().items():
+        assert kind in ("SOLID", "WIREFRAME"), key
+        shown = wire_type if kind == "WIREFRAME" else color_type
+        assert shown in ("OBJECT", ""), key  # "": 4.2's unreadable value, left alone
+
+
+def test_instance_colours_are_the_preview_pictures_and_switch_with_the_class_colours(shaded):
+    scene = shaded
+    own_colors, own_state = colors(scene), shading_state()
+    car, wheel, man, rock = (scene.objects[n] for n in ("Car", "Wheel", "Man", "Rock"))
+    assert bpy.ops.ground_truth.preview_colors(enable=True, mode="INSTANCE") == {"FINISHED"}
+    assert scene.ground_truth.preview_mode == "INSTANCE"
+    check_preview_on_in_any_shading(scene)
+    for ob in (car, wheel, man):
+        owner_id = (car if ob == wheel else ob).ground_truth.instance_id
+        assert rounded(ob.color) == rounded((*instance_color(owner_id), 1.0)), ob.name
+    assert rounded(rock.color) == rounded(UNLABELLED_COLOR)
+    assert rounded(car.color) != rounded(man.color)
+
+    # Switching to class colours keeps the views' saved shading; off restores all of it.
+    bpy.ops.ground_truth.preview_colors(enable=True, mode="CLASS")
+    assert rounded(car.color) == (1.0, 0.0, 0.0, 1.0)
+    bpy.ops.ground_truth.preview_colors(enable=False)
+    assert colors(scene) == own_colors
+    assert shading_state() == own_state
+
+
+def test_a_copy_made_while_instance_colours_show_gets_its_own_colour(labelled):
+    scene = labelled
+    car = scene.objects["Car"]
+    bpy.ops.ground_truth.preview_colors(enable=True, mode="INSTANCE")
+    select_only([car])
+    bpy.ops.object.duplicate()
+    bpy.context.view_layer.update()
+    copy = bpy.context.selected_objects[0]
+    assert copy.ground_truth.instance_id not in (0, car.ground_truth.instance_id)
+    assert rounded(copy.color) == rounded((*instance_color(copy.ground_truth.instance_id), 1.0))
+    # The copy got the source's own colour with it: hiding the colours gives it back.
+    own = tuple(car.ground_truth.saved_color)
+    bpy.ops.ground_truth.preview_colors(enable=False)
+    assert tuple(copy.color) == own

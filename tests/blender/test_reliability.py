@@ -172,7 +172,7 @@ def test_what_killed_processes_left_is_removed_by_the_next_run(stage, out_dir):
 def test_class_ids_set_twice_from_a_script_are_refused(stage, out_dir):
     stage.ground_truth.classes[1].id = stage.ground_truth.classes[0].id
     before = snapshot_scene(stage)
-    with pytest.raises(GroundTruthError, match="Class IDs must be unique"):
+    with pytest.raises(GroundTruthError, match="class IDs must be unique"):
         pipeline.render_ground_truth(stage, [1])
     assert snapshot_scene(stage) == before and not out_dir.exists()
 

@@ -1,5 +1,7 @@
 """Bad input gets a clear message before anything renders, and nothing changes."""
 
+import tempfile
+
 import bpy
 import numpy as np
 import pytest
@@ -71,9 +73,17 @@ def test_workbench_is_refused(ready, out_dir):
     refused(ready, out_dir, "Workbench has no Object Index pass")
 
 
-def test_unsaved_file_with_relative_folder(ready, out_dir):
+def test_unsaved_file_with_relative_folder_renders_into_the_temporary_folder(
+    ready, out_dir, tmp_path, monkeypatch
+):
+    # Issue 19: a first render from Blender's (unsaved) startup file works. A folder
+    # relative to the .blend file is then relative to the system's temporary folder.
+    (tmp_path / "temp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "temp"))
     ready.ground_truth.output_dir = "//ground_truth/"
-    refused(ready, out_dir, "not saved yet")
+    assert bpy.ops.ground_truth.render() == {"FINISHED"}
+    assert (tmp_path / "temp" / "ground_truth" / "instance" / "000001.png").exists()
+    assert not out_dir.exists() and bpy.data.filepath == ""
 
 
 def test_duplicate_class_names(ready, out_dir):
