@@ -58,7 +58,6 @@ def render_options(scene, args):
     changes = {
         "outputs": frozenset(outputs),
         "use_cycles": True,
-        "samples": args.samples,
         "device": args.device,
         "quiet": not args.verbose,
         "shard": None if shard is None else (shard.index, shard.count, spec),
@@ -67,6 +66,8 @@ def render_options(scene, args):
         changes["labels_only"] = True
     if args.resume:
         changes["resume"] = True
+    if args.samples is not None:
+        changes["samples"] = args.samples
     if args.distinct_copies is not None:
         changes["distinct_copies"] = args.distinct_copies
     return options_from_settings(

@@ -77,7 +77,8 @@ def build(
 ) -> dict:
     """The dataset description as a JSON-ready dict.
 
-    ``classes``: dicts with id, name and colour (0..1 floats, written as hex too);
+    ``classes``: dicts with id, name, colour (0..1 floats, written as hex too) and
+    ``stuff`` (floors, walls, sky: regions rather than countable things);
     ``instances``: dicts with id, object and class_id; ``parts``: dicts with id and
     materials (the names of the materials carrying that part ID).
     """
@@ -97,6 +98,7 @@ def build(
                 "name": c["name"],
                 "color": [round(float(v), 6) for v in c["color"]],
                 "color_hex": hex_color(c["color"]),
+                "stuff": bool(c.get("stuff", False)),
             }
             for c in sorted(classes, key=lambda c: c["id"])
         ],

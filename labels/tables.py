@@ -11,11 +11,13 @@ from dataclasses import asdict, dataclass, field
 
 @dataclass(frozen=True)
 class ClassEntry:
-    """A class of the class table."""
+    """A class of the class table; ``stuff`` marks amorphous regions (floors, walls, sky)
+    as opposed to countable things."""
 
     id: int
     name: str
     color: tuple[float, float, float]
+    stuff: bool = False
 
 
 @dataclass(frozen=True)

@@ -158,7 +158,7 @@ class GROUND_TRUTH_OT_render(bpy.types.Operator):
         for warning in report.warnings:
             self.report({"WARNING"}, warning)
         skipped = (
-            f"; {len(report.skipped)} already complete (tick Overwrite to render them again)"
+            f"; {len(report.skipped)} already complete (untick Resume to render them again)"
             if report.skipped
             else ""
         )

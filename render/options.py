@@ -65,6 +65,7 @@ def options_from_settings(settings, *, output_dir, frames, view_layer, **changes
         "labels_only": settings.labels_only,
         "resume": settings.resume,
         "distinct_copies": settings.distinct_copies,
+        "samples": settings.samples or None,
     }
     values.update(changes)
     return RenderOptions(

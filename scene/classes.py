@@ -27,7 +27,9 @@ from ..labels.ids import (
 )
 from ..labels.tables import ClassEntry, InstanceEntry, LabelTable
 from ..preview import colors
-from .copies import GEOMETRY_TYPES
+
+# Object types with geometry the render draws (and whose bounds make 3D boxes).
+GEOMETRY_TYPES = {"MESH", "CURVE", "SURFACE", "FONT", "META", "VOLUME", "CURVES", "POINTCLOUD"}
 
 # --- names in reports -------------------------------------------------------------------
 
@@ -488,7 +490,9 @@ def label_table(scene):
     Refuses a class table with duplicate IDs (see :func:`check_class_ids`).
     """
     check_class_ids(scene)
-    classes = tuple(ClassEntry(c.id, c.name, tuple(c.color)) for c in scene.ground_truth.classes)
+    classes = tuple(
+        ClassEntry(c.id, c.name, tuple(c.color), c.stuff) for c in scene.ground_truth.classes
+    )
     return LabelTable(classes, planned_instances(scene))
 
 

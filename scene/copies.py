@@ -11,11 +11,11 @@ import numpy as np
 
 from .. import compat
 from ..labels.copies import LOCATION_AOV, RANDOM_AOV, Copy, random_value
+from . import classes
+from .classes import GEOMETRY_TYPES
 
 COPY_LAYER = "Ground Truth Copies"
 
-# Object types with geometry the render draws (and whose bounds make 3D boxes).
-GEOMETRY_TYPES = {"MESH", "CURVE", "SURFACE", "FONT", "META", "VOLUME", "CURVES", "POINTCLOUD"}
 # Nodes added to a material for the render, found again by name to remove them.
 MATERIAL_NODES = (
     "Ground Truth Copy Info",
@@ -25,12 +25,10 @@ MATERIAL_NODES = (
 
 
 def _class_of(ob, class_ids):
-    """Own class, else the nearest labelled ancestor's, else 0 (original objects)."""
-    while ob is not None:
-        if ob.ground_truth.class_id in class_ids:
-            return ob.ground_truth.class_id, ob
-        ob = ob.parent
-    return 0, None
+    """The class and owner of the instance ``ob`` renders as (:func:`classes.instance_owner`:
+    its own class, else its group's or nearest labelled ancestor's), else (0, None)."""
+    owner = classes.instance_owner(ob, class_ids)
+    return (owner.ground_truth.class_id, owner) if owner is not None else (0, None)
 
 
 def _source_object(instance, scene):

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..geometry import boxes, transforms
 from ..labels import annotations
-from . import copies, occlusion
+from . import classes, copies, occlusion
 
 
 def _matrix(value):
@@ -94,7 +94,7 @@ def instance_inputs(scene, depsgraph, instances):
     """
     by_id = {}
     for ob in scene.objects:
-        if ob.type in copies.GEOMETRY_TYPES and ob.pass_index:
+        if ob.type in classes.GEOMETRY_TYPES and ob.pass_index:
             by_id.setdefault(ob.pass_index, []).append(ob)
     result = []
     for item in instances:

@@ -44,7 +44,7 @@ from mathutils import Vector
 from mathutils.bvhtree import BVHTree
 
 from ..geometry import silhouette, transforms
-from .copies import GEOMETRY_TYPES
+from .classes import GEOMETRY_TYPES
 
 
 def rendered_objects(view_layer):

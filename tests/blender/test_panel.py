@@ -198,7 +198,7 @@ def test_render_options_come_before_the_buttons_that_use_them(scene):
         if e["call"] in ("prop", "operator")
     ]
     first_button = order.index("ground_truth.render")
-    for option in ("samples", "labels_only", "overwrite", "use_scene_range", "frame_start"):
+    for option in ("samples", "labels_only", "resume", "use_scene_range", "frame_start"):
         assert order.index(option) < first_button, option
     headings = [e.get("heading") for e in render if e["call"] == "column" and e.get("heading")]
     assert headings == ["Options", "Frame Range"]

@@ -178,6 +178,7 @@ def test_a_cancelled_or_resumed_render_says_so_in_its_summary(scene, out_dir):
     select_only([label_box])
     bpy.ops.ground_truth.assign_class()
     bpy.ops.ground_truth.render()
+    scene.ground_truth.resume = True
     bpy.ops.ground_truth.render()  # frame 1 is complete: skipped
     (summary,) = [t for t, _ in labels(draw_all(scene)[RENDER]) if t.startswith("Last render")]
     assert summary.startswith("Last render: 0 frames in ")
