@@ -109,8 +109,9 @@ class DatasetWriter:
     def inspect_folder(self, frames, *, farm=False):
         """Check the folder before anything is written; returns a :class:`FolderState`.
 
-        Refuses a folder with files Ground Truth did not write and no dataset.json (a
-        farm's saved setup writes ``.raw`` and ``rgb``: ``farm`` accepts those), a
+        Refuses a folder with files Ground Truth did not write and no dataset.json (the
+        .blend file being rendered may lie there; a farm's saved setup writes ``.raw`` and
+        ``rgb``: ``farm`` accepts those), a
         dataset of another scene, links where the dataset's folders go, and labels that
         differ from the dataset's unless this run renders all of its ``frames`` again.
         """
@@ -127,10 +128,13 @@ class DatasetWriter:
             ) from None
         if previous is None:
             entries = sorted(os.listdir(root))
+            own = _scene_files(root)
             foreign = [
                 e
                 for e in entries
-                if not records.is_bookkeeping(e) and not (farm and e in _FARM_ENTRIES)
+                if not records.is_bookkeeping(e)
+                and e not in own
+                and not (farm and e in _FARM_ENTRIES)
             ]
             if foreign:
                 shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
@@ -428,6 +432,16 @@ class DatasetWriter:
         with contextlib.suppress(OSError):
             os.rmdir(folder)
             os.rmdir(os.path.dirname(folder))
+
+
+def _scene_files(root):
+    """The .blend file being rendered and its backups, when they lie in ``root``: a user
+    may keep the dataset next to its scene (output folder ``//``)."""
+    blend = bpy.data.filepath
+    if not blend or os.path.dirname(os.path.abspath(blend)) != os.path.abspath(root):
+        return set()
+    name = os.path.basename(blend)
+    return {name, *(f"{name}{number}" for number in range(1, 33))}
 
 
 def why_not_written(path):
