@@ -30,6 +30,8 @@ flow_valid bool HxW               where the forward flow is valid
 flow_back  float32 HxWx2          backward flow to the previous frame
 flow_back_valid bool HxW          where the backward flow is valid
 meta       dict                   ``meta/NNNNNN.json`` (schema in :mod:`.meta`)
+amodal     dict                   ``amodal/NNNNNN.json``: ``{instance ID: HxW bool}``, each
+                                  instance's amodal mask (schema in :mod:`.amodal`)
 preview    uint8 HxWx3            ``preview/NNNNNN.png`` (only when asked for in ``keys``)
 ========== ====================== ======================================================
 
@@ -51,7 +53,7 @@ from typing import Any
 import numpy as np
 
 from ..codecs import exr, png
-from . import description, layout
+from . import amodal, description, layout
 from .outputs import BY_KEY, OUTPUTS, Output
 
 (DEPTH_CHANNEL,) = BY_KEY["depth"].channels
@@ -168,11 +170,17 @@ def _read_flow(path: str, backend: str) -> dict[str, Any]:
     }
 
 
-# Outputs whose file gives more than one array. Every other output is read by its file
-# type (:func:`_read_output`): one reader key per output.
+def _read_amodal(path: str, backend: str) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as file:
+        return {"amodal": amodal.masks(json.load(file))}
+
+
+# Outputs whose file gives more than one array, or arrays packed in JSON. Every other
+# output is read by its file type (:func:`_read_output`): one reader key per output.
 _SPECIAL_READERS: dict[str, Callable[[str, str], dict[str, Any]]] = {
     "rgb": _read_rgb,
     "flow": _read_flow,
+    "amodal": _read_amodal,
 }
 
 
