@@ -5,8 +5,9 @@ Masks are compressed RLE (:mod:`ground_truth.codecs.rle`).
 :func:`coco_from_frames` rebuilds the whole COCO file from the dataset folder alone:
 ``dataset.json`` (categories = its classes; frames = its frame list), each frame's
 ``instance/NNNNNN.png`` (masks) and, when present, ``meta/NNNNNN.json`` (the class of
-each instance). The result is deterministic: rebuilding from the same files gives the
-same JSON, byte for byte.
+each instance) and ``amodal/NNNNNN.json`` (amodal masks, :func:`frame_entry`). The
+result is deterministic: rebuilding from the same files gives the same JSON, byte for
+byte.
 """
 
 from __future__ import annotations

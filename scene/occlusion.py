@@ -152,14 +152,15 @@ def scene_geometry(scene, depsgraph, ids, copy_instances=()):
                     shapes.append(ob)
             continue
         parent = instance.parent.original
-        if ob.original == parent:
+        identity = (parent.name_full, tuple(instance.persistent_id))
+        if identity not in copy_instances and ob.original == parent:
             # The object's own geometry handed out as instances (text and curves,
-            # geometry made by geometry nodes): part of the object.
+            # geometry made by geometry nodes, and geometry-nodes copies of other
+            # objects when copies share IDs: their pixels carry the instancer's).
             if parent.pass_index in wanted and parent.as_pointer() in rendered:
                 handed_out.add(parent.as_pointer())
                 add(parent.pass_index, reader.place(ob, _mesh_key(ob), instance.matrix_world))
             continue
-        identity = (parent.name_full, tuple(instance.persistent_id))
         if identity not in copy_instances and ob.pass_index not in wanted:
             continue
         placement = reader.place(ob, _mesh_key(ob), instance.matrix_world)

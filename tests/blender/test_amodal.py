@@ -239,37 +239,65 @@ def test_an_animated_object_follows_its_frames(scene, out_dir):
     assert (masks[0] != masks[1]).sum() > 50
 
 
-def crate_copies(scene, positions):
-    """A labelled crate in an excluded collection, drawn by one empty per position."""
+def crate(scene):
+    """A labelled crate with a material (copies get their IDs through it)."""
+    box = add_box(scene, "Crate", (0.0, 0.0, 0.0), (1.2, 1.0, 1.0))
+    material = bpy.data.materials.new("Crate")
+    compat.use_nodes(material)
+    box.data.materials.append(material)
+    label([box], "Crate")
+    return box
+
+
+def collection_copies(scene, positions):
+    """The crate in an excluded collection, drawn by one empty per position."""
     source = bpy.data.collections.new("Crates")
     scene.collection.children.link(source)
-    crate = add_box(scene, "Crate", (0.0, 0.0, 0.0), (1.2, 1.0, 1.0))
-    scene.collection.objects.unlink(crate)
-    source.objects.link(crate)
-    material = bpy.data.materials.new("Crate")  # copies get IDs through their material
-    compat.use_nodes(material)
-    crate.data.materials.append(material)
-    label([crate], "Crate")
+    box = crate(scene)
+    scene.collection.objects.unlink(box)
+    source.objects.link(box)
     scene.view_layers[0].layer_collection.children["Crates"].exclude = True
-    empties = []
-    for index, (location, turn) in enumerate(positions):
+    for index, location in enumerate(positions):
         empty = bpy.data.objects.new(f"Copy {index}", None)
         empty.instance_type = "COLLECTION"
         empty.instance_collection = source
         empty.location = location
-        empty.rotation_euler.z = turn
+        empty.rotation_euler.z = 0.3 * index
         scene.collection.objects.link(empty)
-        empties.append(empty)
-    return crate, empties
+    return box
 
 
-def test_copies_get_their_own_amodal_masks(scene, out_dir):
+def geometry_nodes_copies(scene, positions):
+    """The crate out of view, instanced on the points of a mesh by geometry nodes."""
+    box = crate(scene)
+    box.location = (100.0, 0.0, 0.0)
+    points = bpy.data.meshes.new("Points")
+    points.from_pydata(list(positions), [], [])
+    scatter = bpy.data.objects.new("Scatter", points)
+    scene.collection.objects.link(scatter)
+    group = bpy.data.node_groups.new("Scatter", "GeometryNodeTree")
+    group.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
+    group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+    nodes, links = group.nodes, group.links
+    inputs, outputs = nodes.new("NodeGroupInput"), nodes.new("NodeGroupOutput")
+    info = nodes.new("GeometryNodeObjectInfo")
+    info.inputs["Object"].default_value = box
+    instances = nodes.new("GeometryNodeInstanceOnPoints")
+    links.new(inputs.outputs[0], instances.inputs["Points"])
+    links.new(info.outputs["Geometry"], instances.inputs["Instance"])
+    links.new(instances.outputs["Instances"], outputs.inputs[0])
+    scatter.modifiers.new("Scatter", "NODES").node_group = group
+    return box
+
+
+@pytest.mark.parametrize("build", [collection_copies, geometry_nodes_copies])
+def test_copies_get_their_own_amodal_masks(scene, out_dir, build):
     perspective_view(scene)
-    crate, _empties = crate_copies(scene, [((0.0, 0.8, 0.5), 0.3), ((0.4, -0.5, 0.7), -0.2)])
+    box = build(scene, [(0.0, 0.8, 0.5), (0.4, -0.5, 0.7)])
     sample = render_frame(scene, out_dir)
     copies = [i for i in sample["meta"]["instances"] if i.get("instancer")]
     assert len(copies) == 2 and len({c["id"] for c in copies}) == 2
-    source = crate.evaluated_get(bpy.context.evaluated_depsgraph_get())
+    source = box.evaluated_get(bpy.context.evaluated_depsgraph_get())
     fractions = []
     for copy in copies:
         parts = [(source, np.array(copy["pose_world"]))]
