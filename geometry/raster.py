@@ -44,6 +44,8 @@ from .transforms import apply
 # Cycles' FILTER_TABLE_SIZE: entries of the pixel filter's importance table.
 FILTER_TABLE_SIZE = 1024
 FILTER_TYPES = ("BOX", "GAUSSIAN", "BLACKMAN_HARRIS")
+# Triangle rows handled at once by :func:`coverage` (bounds its memory to tens of MB).
+SPANS_PER_PASS = 1 << 18
 
 
 def _filter_weights(filter_type: str, width: np.float32, x: np.ndarray) -> np.ndarray:
@@ -215,25 +217,32 @@ def coverage(
     a = -(yb - ya) * sign[:, None]
     b = (xb - xa) * sign[:, None]
     c = -(a * xa + b * ya)
-    # One entry per (triangle, lattice row) it spans.
-    spans = last - first + 1
-    tri = np.repeat(np.arange(len(spans)), spans)
-    starts = np.cumsum(spans) - spans
-    row = first[tri] + (np.arange(int(spans.sum())) - starts[tri])
-    a_t, s_t = a[tri], b[tri] * row[:, None] + c[tri]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bound = -s_t / a_t
-    low = np.where(a_t > 0, bound, -np.inf).max(axis=1)
-    high = np.where(a_t < 0, bound, np.inf).min(axis=1)
-    blocked = ((a_t == 0) & (s_t < 0)).any(axis=1)
-    start = np.clip(np.ceil(low), 0, cols)
-    stop = np.clip(np.floor(high), -1, cols - 1)
-    valid = ~blocked & (stop >= start)
-    row, start, stop = row[valid], start[valid].astype(np.int64), stop[valid].astype(np.int64)
+    # One entry per (triangle, lattice row) it spans, a bounded number at a time.
     stride = cols + 1
     size = rows * stride
-    delta = np.bincount(row * stride + start, minlength=size)
-    delta -= np.bincount(row * stride + stop + 1, minlength=size)
+    delta = np.zeros(size, dtype=np.int64)
+    spans = last - first + 1
+    ends = np.cumsum(spans)
+    cuts = np.searchsorted(ends, np.arange(SPANS_PER_PASS, int(ends[-1]), SPANS_PER_PASS))
+    for chunk in np.split(np.arange(len(spans)), np.unique(cuts)):
+        if not len(chunk):
+            continue
+        count = spans[chunk]
+        tri = np.repeat(chunk, count)
+        offsets = np.repeat(np.cumsum(count) - count, count)
+        row = first[tri] + (np.arange(int(count.sum())) - offsets)
+        a_t, s_t = a[tri], b[tri] * row[:, None] + c[tri]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bound = -s_t / a_t
+        low = np.where(a_t > 0, bound, -np.inf).max(axis=1)
+        high = np.where(a_t < 0, bound, np.inf).min(axis=1)
+        blocked = ((a_t == 0) & (s_t < 0)).any(axis=1)
+        start = np.clip(np.ceil(low), 0, cols)
+        stop = np.clip(np.floor(high), -1, cols - 1)
+        valid = ~blocked & (stop >= start)
+        row = row[valid]
+        delta += np.bincount(row * stride + start[valid].astype(np.int64), minlength=size)
+        delta -= np.bincount(row * stride + stop[valid].astype(np.int64) + 1, minlength=size)
     counts = np.cumsum(delta.reshape(rows, stride), axis=1)
     return counts[:, :cols] > 0
 

@@ -98,6 +98,9 @@ def instance_inputs(scene, depsgraph, instances):
 def collect(scene, depsgraph, options, labels, *, with_copies=False):
     """Everything the worker needs to write the frame's meta (and tell copies apart).
 
+    With amodal masks or visible fractions asked for, ``geometry`` holds the triangles
+    of every instance and copy (:func:`.occlusion.scene_geometry`).
+
     ``options`` are the run's :class:`~ground_truth.render.options.RenderOptions`,
     ``labels`` its :class:`~ground_truth.labels.tables.LabelTable`.
     """

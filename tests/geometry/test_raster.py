@@ -31,8 +31,9 @@ def lattice(origin, shape, step=1.0):
     return np.stack([origin[0] + cols * step, origin[1] + rows * step], axis=-1).reshape(-1, 2)
 
 
-@pytest.mark.parametrize("step", [1.0, 2.5])
-def test_coverage_matches_a_point_in_triangle_test(step):
+@pytest.mark.parametrize(("step", "per_pass"), [(1.0, 1 << 18), (2.5, 1 << 18), (1.0, 7)])
+def test_coverage_matches_a_point_in_triangle_test(monkeypatch, step, per_pass):
+    monkeypatch.setattr(raster, "SPANS_PER_PASS", per_pass)  # also in many small passes
     shape = (37, 53)
     origin = (0.5 + 0.0003, 0.5 - 0.0003)
     for _ in range(10):
