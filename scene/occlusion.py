@@ -110,10 +110,15 @@ class _Reader:
 
 
 def _mesh_key(ob):
-    """One key per evaluated geometry: copies of one source share their mesh."""
+    """One key per evaluated geometry: copies of one source share their mesh.
+
+    (The depsgraph hands out every instance in one reused object, so a copy is named
+    by its geometry, or by its source object and data.)
+    """
     if ob.type == "MESH" and ob.data is not None:
         return ("mesh", ob.data.as_pointer())
-    return ("object", ob.as_pointer())
+    data = ob.data.as_pointer() if ob.data is not None else 0
+    return ("object", ob.original.as_pointer(), data)
 
 
 def scene_geometry(scene, depsgraph, ids, copy_instances=()):
@@ -177,7 +182,7 @@ def scene_geometry(scene, depsgraph, ids, copy_instances=()):
             and ob.as_pointer() in rendered
             and ob.as_pointer() not in evaluated
         ):
-            add(ob.pass_index, reader.place(ob, ("object", ob.as_pointer()), ob.matrix_world))
+            add(ob.pass_index, reader.place(ob, ("original", ob.as_pointer()), ob.matrix_world))
     cycles = scene.cycles
     return SceneGeometry(
         meshes=reader.meshes,
