@@ -162,7 +162,8 @@ def postprocess_ms(work, width, height, repeats=15):
 
 
 def occlusion_ms(width, height, repeats=5):
-    """Main-thread cost per frame of the visible fractions (ray casting each instance)."""
+    """Main-thread cost per frame of the visible fractions: reading the instances'
+    triangles (the silhouettes are rasterised on the writer thread)."""
     from ground_truth.render.options import options_from_settings
     from ground_truth.scene import classes, frame_info
 
@@ -275,7 +276,8 @@ def main(argv):
 
     print(
         f"visible fractions (optional) at {args.width}x{args.height}: "
-        f"{occlusion_ms(args.width, args.height):.0f} ms/frame of ray casting"
+        f"{occlusion_ms(args.width, args.height):.1f} ms/frame on the main thread "
+        "(silhouettes on the writer thread: benchmarks/amodal.py)"
     )
 
     # Memory in a fresh process, so that the renders above do not set its baseline.

@@ -117,6 +117,17 @@ def _parse_attribute(type_name: str, value: bytes) -> Any:
     return value
 
 
+# The types the OpenEXR standard gives the attributes this reader relies on.
+_STANDARD_TYPES = {
+    "channels": "chlist",
+    "compression": "compression",
+    "dataWindow": "box2i",
+    "displayWindow": "box2i",
+    "lineOrder": "lineOrder",
+    "chunkCount": "int",
+}
+
+
 def _parse_attributes(data: bytes, pos: int) -> tuple[dict[str, Any], int]:
     """Parse one header's attributes from ``pos``; return (header, position after its null)."""
     header: dict[str, Any] = {}
@@ -130,12 +141,20 @@ def _parse_attributes(data: bytes, pos: int) -> tuple[dict[str, Any], int]:
             if len(value) != size:
                 raise ValueError("truncated OpenEXR header")
             pos += size
+            expected = _STANDARD_TYPES.get(name)
+            if expected is not None and type_name != expected:
+                raise ValueError(
+                    f"OpenEXR attribute {name!r} has type {type_name!r}, not {expected!r}"
+                )
             header[name] = _parse_attribute(type_name, value)
     except (IndexError, struct.error) as exc:
         raise ValueError("truncated or corrupt OpenEXR header") from exc
     for required in ("channels", "compression", "dataWindow"):
         if required not in header:
             raise ValueError(f"OpenEXR header lacks the required attribute {required!r}")
+    xmin, ymin, xmax, ymax = header["dataWindow"]
+    if xmax < xmin or ymax < ymin:
+        raise ValueError(f"OpenEXR data window {header['dataWindow']} is empty")
     return header, pos + 1
 
 

@@ -5,8 +5,9 @@ Masks are compressed RLE (:mod:`ground_truth.codecs.rle`).
 :func:`coco_from_frames` rebuilds the whole COCO file from the dataset folder alone:
 ``dataset.json`` (categories = its classes; frames = its frame list), each frame's
 ``instance/NNNNNN.png`` (masks) and, when present, ``meta/NNNNNN.json`` (the class of
-each instance). The result is deterministic: rebuilding from the same files gives the
-same JSON, byte for byte.
+each instance) and ``amodal/NNNNNN.json`` (amodal masks, :func:`frame_entry`). The
+result is deterministic: rebuilding from the same files gives the same JSON, byte for
+byte.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ..codecs import atomic, png
 from ..codecs.rle import rle_encode_instances
 from ..errors import DatasetError
 from ..labels.masks import bboxes_from_instance_map
-from . import description, layout, meta
+from . import amodal, description, layout, meta
 
 
 def image_entry(frame: int, width: int, height: int) -> dict:
@@ -127,6 +128,7 @@ def frame_entry(
     instance_map: np.ndarray | None = None,
     boxes: Mapping[int, tuple] | None = None,
     meta_instances: Iterable[Mapping] | None = None,
+    amodal_document: Mapping | None = None,
 ) -> tuple[dict, list[dict]] | None:
     """The COCO image and annotations of one frame of the dataset under ``root``.
 
@@ -136,6 +138,14 @@ def frame_entry(
     ``meta/NNNNNN.json`` when it exists, else from ``data``'s instance table; only
     classes of ``data``'s class table are annotated. ``meta_instances`` (the frame's meta
     ``instances`` block, when the caller has it) saves reading the meta file again.
+
+    COCO's own ``segmentation``, ``bbox`` and ``area`` are the visible instance (its
+    pixels in the instance map), so every COCO tool reads them as usual. Optional
+    fields: ``visible_fraction`` (meta's, else the amodal file's) and, when the frame
+    has an amodal file (``amodal_document``: its content, else read from
+    ``amodal/NNNNNN.json``), ``amodal_segmentation`` (compressed RLE of the amodal
+    mask), ``amodal_bbox``, ``amodal_area`` (its pixels inside the image) and
+    ``truncation`` (:mod:`.amodal`).
     """
     if instance_map is None:
         path = layout.frame_path(root, "instance", frame)
@@ -155,10 +165,22 @@ def frame_entry(
     classes = {i: int(e.get("class_id", 0)) for i, e in entries.items()}
     classes = {i: c if c in known else 0 for i, c in classes.items()}
     annotations = frame_annotations(frame, instance_map, classes, boxes)
+    if amodal_document is None:
+        amodal_document = amodal.read_frame(root, frame)
+    silhouettes = {int(a["id"]): a for a in (amodal_document or {}).get("instances", [])}
     for annotation in annotations:
-        fraction = entries.get(annotation["instance_id"], {}).get("visible_fraction")
+        ident = annotation["instance_id"]
+        silhouette = silhouettes.get(ident, {})
+        fraction = entries.get(ident, {}).get("visible_fraction")
+        if fraction is None:
+            fraction = silhouette.get("visible_fraction")
         if fraction is not None:
             annotation["visible_fraction"] = fraction
+        if silhouette:
+            annotation["amodal_segmentation"] = silhouette["amodal_segmentation"]
+            annotation["amodal_bbox"] = silhouette["amodal_bbox"]
+            annotation["amodal_area"] = silhouette["amodal_pixels"]
+            annotation["truncation"] = silhouette["truncation"]
     return image_entry(frame, width, height), annotations
 
 

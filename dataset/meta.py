@@ -30,7 +30,14 @@ coordinates of :mod:`.camera`: top-left image corner at (0, 0), pixel centres at
           "box3d_world": 8x3,                 # bound-box corners, world frame
           "box3d_camera_cv": 8x3,             # the same corners, OpenCV camera frame
           "visible_pixels": int,              # pixels with this id in the instance map
-          "bbox": [x, y, w, h] | null         # tight box of those pixels; null if none
+          "bbox": [x, y, w, h] | null,        # tight box of those pixels; null if none
+          # With Visible Fraction or Amodal Masks (labels/amodal.py):
+          "visible_fraction": float,          # visible_pixels / amodal pixels, 0..1
+          # With Amodal Masks only:
+          "amodal_pixels": int,               # pixels of its whole silhouette in the image
+          "amodal_bbox": [x, y, w, h] | null, # box of that silhouette, clipped to the image
+          "truncation": float | null,         # share of the silhouette outside the image
+          "instancer": str                    # copies drawn by an instancer only
         }
       ]
     }

@@ -263,14 +263,46 @@ OUTPUTS: tuple[Output, ...] = (
         key="visible_fraction",
         label="Visible Fraction",
         description="Per instance, the fraction of its silhouette that is visible (in meta and "
-        "COCO), to filter heavily occluded objects. Costs ray casting on the CPU per frame",
+        "COCO), to filter heavily occluded objects",
         group="Annotations",
         reader_keys=("meta",),
         conventions=_frozen(
             {
                 "where": "meta instances and COCO annotations, key visible_fraction",
-                "value": "visible pixels / pixels of the instance's silhouette with nothing in "
-                "front (pixel-centre rays against its own geometry), 0..1",
+                "value": "visible pixels / amodal pixels inside the image (the instance's "
+                "silhouette with nothing in front, see amodal), 0..1; 0 when not visible",
+            }
+        ),
+    ),
+    Output(
+        key="amodal",
+        label="Amodal Masks",
+        description="Per instance, its whole silhouette including the parts hidden behind "
+        "others (amodal/NNNNNN.json and COCO amodal_segmentation), with amodal and visible "
+        "boxes, visible fraction and truncation by the image border",
+        group="Annotations",
+        folder="amodal",
+        extension=".json",
+        needs_instances=True,
+        reader_keys=("amodal",),
+        conventions=_frozen(
+            {
+                "content": "per instance with amodal pixels in the image: id, "
+                "amodal_segmentation (COCO compressed RLE), amodal_bbox, amodal_pixels, "
+                "visible_pixels, visible_fraction, truncation",
+                "amodal": "pixels whose first-sample camera ray hits the instance's own "
+                "geometry within the clip range, every other object ignored (rasterised "
+                "exactly at Cycles' first-sample positions), plus its visible pixels",
+                "visible": "instance == id in the instance map; always inside the amodal mask",
+                "visible_fraction": "visible pixels / amodal pixels inside the image",
+                "truncation": "share of the silhouette outside the image, counted on the "
+                "pixel lattice extended past the border (beyond 4 image areas of bounding "
+                "box, on a coarser lattice)",
+                "meta": "amodal_pixels, amodal_bbox, truncation, visible_fraction for every "
+                "instance (truncation null without any silhouette)",
+                "coco": "on each annotation: amodal_segmentation, amodal_bbox, amodal_area, "
+                "visible_fraction, truncation; segmentation, bbox and area stay the visible "
+                "instance's",
             }
         ),
     ),

@@ -30,6 +30,8 @@ flow_valid bool HxW               where the forward flow is valid
 flow_back  float32 HxWx2          backward flow to the previous frame
 flow_back_valid bool HxW          where the backward flow is valid
 meta       dict                   ``meta/NNNNNN.json`` (schema in :mod:`.meta`)
+amodal     dict                   ``amodal/NNNNNN.json``: ``{instance ID: HxW bool}``, each
+                                  instance's amodal mask (schema in :mod:`.amodal`)
 preview    uint8 HxWx3            ``preview/NNNNNN.png`` (only when asked for in ``keys``)
 ========== ====================== ======================================================
 
@@ -54,7 +56,7 @@ import numpy as np
 
 from ..codecs import exr, png
 from ..errors import DatasetError
-from . import description, layout, records
+from . import amodal, description, layout, records
 from .outputs import BY_KEY, OUTPUTS, Output
 
 (DEPTH_CHANNEL,) = BY_KEY["depth"].channels
@@ -74,7 +76,16 @@ def read_dataset(folder: str | os.PathLike[str]) -> dict:
 
 
 # What reading a damaged file can raise in the codecs, besides OSError.
-_DAMAGE = (ValueError, KeyError, IndexError, struct.error, zlib.error, RecursionError, EOFError)
+_DAMAGE = (
+    ValueError,
+    KeyError,
+    IndexError,
+    TypeError,
+    struct.error,
+    zlib.error,
+    RecursionError,
+    EOFError,
+)
 
 
 def _reading(path: str):
@@ -207,11 +218,20 @@ def _read_flow(path: str, backend: str, data: bytes) -> dict[str, Any]:
     }
 
 
-# Outputs whose file gives more than one array. Every other output is read by its file
-# type (:func:`_read_output`): one reader key per output.
+def _read_amodal(path: str, backend: str, data: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise DatasetError(f"{path} is not valid JSON ({error})") from error
+    return {"amodal": amodal.masks(document)}
+
+
+# Outputs whose file gives more than one array, or arrays packed in JSON. Every other
+# output is read by its file type (:func:`_read_output`): one reader key per output.
 _SPECIAL_READERS: dict[str, Callable[[str, str, bytes], dict[str, Any]]] = {
     "rgb": _read_rgb,
     "flow": _read_flow,
+    "amodal": _read_amodal,
 }
 
 

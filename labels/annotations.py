@@ -88,7 +88,7 @@ def instance_annotations(
     instances: Iterable[Mapping],
     world_to_camera_cv: np.ndarray,
     boxes: Mapping[int, tuple] | None = None,
-    unoccluded: Mapping[int, int] | None = None,
+    occlusion: Mapping[int, Mapping] | None = None,
 ) -> list[dict]:
     """The ``instances`` block of a frame's meta.
 
@@ -99,8 +99,9 @@ def instance_annotations(
     ``None`` for instances with no pixel. IDs in the map that no instance names are
     ignored. Entries are sorted by (id, object). ``boxes`` (from
     :func:`~.boxes.bboxes_from_instance_map` of the same map) saves computing them again.
-    With ``unoccluded`` (pixels each instance would cover with nothing in front), each
-    entry gets ``visible_fraction``: visible / unoccluded pixels, None where unknown.
+    ``occlusion`` gives each instance ID's fields from its amodal silhouette
+    (:func:`~.amodal.meta_fields`: ``visible_fraction``, and with amodal output
+    ``amodal_pixels``, ``amodal_bbox``, ``truncation``), added after ``bbox``.
     """
     visible = bboxes_from_instance_map(np.asarray(instance_map)) if boxes is None else boxes
     w2c = np.asarray(world_to_camera_cv, dtype=np.float64)
@@ -126,20 +127,10 @@ def instance_annotations(
                     "box3d_camera_cv": transform_points(w2c, box_world),
                     "visible_pixels": pixels,
                     "bbox": bbox,
-                    **(
-                        {"visible_fraction": _fraction(pixels, unoccluded.get(int(item["id"])))}
-                        if unoccluded is not None
-                        else {}
-                    ),
+                    **(occlusion.get(int(item["id"]), {}) if occlusion is not None else {}),
                     # Copies drawn by an instancer name it.
                     **({"instancer": str(item["instancer"])} if item.get("instancer") else {}),
                 }
             )
         )
     return result
-
-
-def _fraction(visible: int, unoccluded: int | None) -> float | None:
-    if unoccluded is None or not visible:
-        return None if unoccluded is None else 0.0
-    return round(visible / max(unoccluded, visible), 6)

@@ -25,11 +25,12 @@ import numpy as np
 
 from .. import versioning
 from ..codecs import exr, png
+from ..dataset import amodal as amodal_file
 from ..dataset import coco, layout, meta, records
 from ..dataset import description as dataset_json
 from ..dataset.outputs import BY_KEY, frame_outputs
 from ..errors import GroundTruthError
-from ..labels import annotations, convert, copies, passes
+from ..labels import amodal, annotations, convert, copies, passes
 from ..labels.masks import bboxes_from_instance_map
 from ..scene import frame_info
 
@@ -256,9 +257,23 @@ class DatasetWriter:
             raise GroundTruthError(f"Frame {frame}: {error} ({why_incomplete(raw)})") from error
         # Boxes and pixel counts once, for the meta and for COCO.
         boxes = bboxes_from_instance_map(labels.instance)
+        height, width = labels.instance.shape
+        # Amodal silhouettes (labels/amodal.py), keyed by the IDs given to copies here.
+        silhouettes = document = None
+        if info is not None and info.get("geometry") is not None:
+            copy_ids = {
+                amodal.copy_identity(c["key"]): self._copies.id_of(c["key"])
+                for c in found_copies or []
+            }
+            silhouettes = amodal.frame_amodal(
+                info["geometry"], camera, labels.instance, boxes, copy_ids
+            )
+            if "amodal" in outputs:
+                entries = amodal.file_entries(silhouettes, (height, width))
+                document = amodal_file.frame_document(frame, width, height, entries)
+                amodal_file.write_frame(root, frame, document)
         instances = None
         if "meta" in outputs and info is not None:
-            height, width = labels.instance.shape
             inputs = info["instances"] + [
                 {**c, "id": self._copies.id_of(c["key"])} for c in found_copies or []
             ]
@@ -267,7 +282,9 @@ class DatasetWriter:
                 inputs,
                 info["camera"]["world_to_camera_cv"],
                 boxes,
-                info.get("unoccluded"),
+                amodal.meta_fields(silhouettes, [i["id"] for i in inputs], "amodal" in outputs)
+                if silhouettes is not None
+                else None,
             )
             meta.write_meta(
                 root, frame, meta.frame_meta(frame, width, height, info["camera"], instances)
@@ -281,6 +298,7 @@ class DatasetWriter:
                 instance_map=labels.instance,
                 boxes=boxes,
                 meta_instances=instances,
+                amodal_document=document,
             )
             found["coco"] = {"image": image, "annotations": entries}
         return found

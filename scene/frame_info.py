@@ -8,7 +8,7 @@ it returns plain values, made fresh for the frame, that the worker thread turns 
 import numpy as np
 
 from ..geometry import boxes, transforms
-from ..labels import annotations
+from ..labels import amodal, annotations
 from . import classes, copies, occlusion
 
 
@@ -134,23 +134,27 @@ def instance_inputs(scene, depsgraph, instances):
 def collect(scene, depsgraph, options, labels, *, with_copies=False):
     """Everything the worker needs to write the frame's meta (and tell copies apart).
 
+    With amodal masks or visible fractions asked for, ``geometry`` holds the triangles
+    of every instance and copy (:func:`.occlusion.scene_geometry`).
+
     ``options`` are the run's :class:`~ground_truth.render.options.RenderOptions`,
     ``labels`` its :class:`~ground_truth.labels.tables.LabelTable`.
     """
     camera = camera_block(scene, depsgraph)
     inputs = instance_inputs(scene, depsgraph, labels.instances)
-    unoccluded = None
-    if "visible_fraction" in options.outputs:
-        # Every instance, as the instance map is read later, on the worker thread.
-        width, height = image_size(scene)
-        shape = (height, width)
-        unoccluded = occlusion.unoccluded_pixels(
-            scene, depsgraph, camera, inputs, shape, [i["id"] for i in inputs]
-        )
     found = copies.labelled_copies(scene, depsgraph, labels.class_ids) if with_copies else []
+    geometry = None
+    if options.outputs & {"amodal", "visible_fraction"}:
+        # Triangles as numpy arrays; the worker rasterises the silhouettes.
+        geometry = occlusion.scene_geometry(
+            scene,
+            depsgraph,
+            [i["id"] for i in inputs],
+            [amodal.copy_identity(c["key"]) for c in found],
+        )
     return {
         "camera": camera,
         "instances": inputs,
         "copies": found,
-        "unoccluded": unoccluded,
+        "geometry": geometry,
     }

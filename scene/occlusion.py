@@ -1,49 +1,34 @@
-"""Per-instance occlusion: the pixels an instance would cover with nothing in front of it.
+"""The geometry behind amodal masks and visible fractions, read on the main thread.
 
-An instance's **visible fraction** is ``visible_pixels / unoccluded_pixels``, clamped to
-1.0 (:func:`ground_truth.geometry.silhouette.visible_fraction`):
+After a frame renders, :func:`scene_geometry` reads the evaluated triangles of every
+labelled instance and of every copy drawn by an instancer into plain numpy arrays
+(:class:`ground_truth.labels.amodal.SceneGeometry`): each mesh once, in its own frame,
+with the world matrix of every place it is drawn. That is a few ``foreach_get`` calls
+per mesh; the silhouettes are rasterised from those arrays on the writer thread
+(:mod:`ground_truth.labels.amodal`), while Cycles renders the next frame.
 
-- ``visible_pixels`` are its pixels in the instance map (what the render saw);
-- ``unoccluded_pixels`` (:func:`unoccluded_pixels`) are the pixels whose centre ray would
-  hit the instance's own geometry if every other object were gone: the ray of pixel
-  (row r, column c) passes through ``(c + 0.5, r + 0.5)`` in ``K``'s convention, between
-  the planar depths ``clip_start`` and ``clip_end``, as Cycles' camera ray does. Only the
-  labelled object and its unlabelled descendants sharing its ``pass_index`` are cast
-  against (the parts ``frame_info.instance_inputs`` bounds), with their evaluated
-  geometry (modifiers, curves and text as their evaluated mesh).
+What counts as an instance's geometry is what Cycles renders for it:
 
-Both counts are taken at pixel centres. The instance map comes from each pixel's first
-Cycles sample, and Cycles (3.0 and later, ``integrate_camera_sample``) always puts the
-first sample at the centre of its pixel filter: ``rand_filter = (0.5, 0.5)`` for sample 0,
-whatever the filter type and width. So the rendered silhouette of an unoccluded instance
-is the pixel-centre silhouette, and its fraction is exactly 1.0. The filter width only
-moves that centre by the resolution of Cycles' filter table: measured at 640x480, the
-instance maps rendered with ``filter_width`` 0.01, 1.5 (the default) and 3.0 differ in
-one pixel of 307,200, and the 0.01 map matches the pixel-centre casts everywhere. A
-pixel whose centre lies within that tiny offset of an edge can fall either way, so a
-fraction can be off by about one pixel per silhouette; tests use ``filter_width`` 0.01
-to rule even that out. (Were the first sample jittered like the others, with the
-default 1.5 px Blackman-Harris filter a pixel up to 0.75 px from an edge could take
-either side, and a fully visible instance could read a few percent under or over 1.)
+- the labelled object and its unlabelled descendants sharing its ``pass_index`` that a
+  render of the view layer shows to the camera (:func:`rendered_objects`), with their
+  evaluated geometry (modifiers; curves, surfaces, text and metaballs as the mesh they
+  render as; geometry made by geometry nodes, which Blender hands out as instances of
+  the object itself);
+- the copies drawn by instancers (collection instances, particles, geometry-nodes
+  instances), each listed with Blender's identity of it, for the writer to join to the
+  ID it gives the copy (or to the labelled ID its pixels carry).
 
-Cost: one BVH per visible instance, built from its triangles in world space, and one
-``BVHTree.ray_cast`` per pixel whose centre lies in the projection of the instance's 3D
-box (the rays are made with numpy; the casts are one ``map`` over the rays). The
-benchmark prints what that costs per frame.
-
-Rendered geometry this does not see: instances made by instancing (collection
-instances, particles, geometry-nodes instances), hair curves, point clouds and volumes;
-parts hidden from render or from camera rays, or in collections excluded or hidden from
-render, are skipped, as Cycles skips them.
+The depsgraph is the one of the scene's view layer (modifiers at their viewport
+settings): where a modifier renders differently from the viewport (Subdivision Surface
+render levels, modifiers shown in renders only) the silhouette is that of the viewport
+geometry. A part hidden in the viewport is not evaluated there, and is taken as its
+original mesh. Hair curves, point clouds and volumes add no triangles.
 """
 
-import itertools
-
 import numpy as np
-from mathutils import Vector
-from mathutils.bvhtree import BVHTree
 
-from ..geometry import silhouette, transforms
+from ..geometry import raster
+from ..labels.amodal import CopyPlacement, Mesh, Placement, SceneGeometry
 from .classes import GEOMETRY_TYPES
 
 
@@ -70,199 +55,138 @@ def rendered_objects(view_layer):
     return found
 
 
-def instance_parts(scene, depsgraph):
-    """``{instance ID: [objects]}``: the rendered parts of each instance.
+def read_mesh(ob):
+    """The triangles of an evaluated object's geometry in its own frame (a :class:`Mesh`).
 
-    Grouped by ``pass_index`` as :func:`.frame_info.instance_inputs` groups them, keeping
-    the objects of :func:`rendered_objects` of the depsgraph's view layer. Each part is
-    its evaluated object; a part hidden in the viewport is not evaluated in a viewport
-    depsgraph, and is taken as its original object (its mesh without modifiers).
+    A mesh object's evaluated mesh is read in place; curves, surfaces, text and
+    metaballs through ``to_mesh``. None when the object has no triangles.
     """
-    rendered = rendered_objects(depsgraph.view_layer)
-    parts = {}
-    for ob in scene.objects:
-        if ob.type not in GEOMETRY_TYPES or not ob.pass_index:
-            continue
-        if ob.as_pointer() not in rendered:
-            continue
-        evaluated = ob.evaluated_get(depsgraph)
-        parts.setdefault(ob.pass_index, []).append(evaluated if evaluated.is_evaluated else ob)
-    return parts
-
-
-def world_triangles(evaluated):
-    """``(vertices Nx3 world, triangles Mx3 int)`` of an evaluated object's mesh.
-
-    Curves, surfaces, text and metaballs are taken as the mesh Blender renders them as;
-    objects without a mesh give empty arrays.
-    """
-    empty = np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64)
+    data = ob.data
+    owned = data is None or ob.type != "MESH"
+    if owned:
+        try:
+            data = ob.to_mesh()
+        except RuntimeError:
+            return None
+        if data is None:
+            ob.to_mesh_clear()
+            return None
     try:
-        mesh = evaluated.to_mesh()
-    except RuntimeError:
-        return empty
-    try:
-        if mesh is None:
-            return empty
-        mesh.calc_loop_triangles()
-        vertices = np.empty(len(mesh.vertices) * 3, dtype=np.float32)
-        triangles = np.empty(len(mesh.loop_triangles) * 3, dtype=np.int32)
-        mesh.vertices.foreach_get("co", vertices)
-        mesh.loop_triangles.foreach_get("vertices", triangles)
+        triangles = data.loop_triangles
+        if not len(triangles):
+            return None
+        vertices = np.empty(len(data.vertices) * 3, dtype=np.float32)
+        indices = np.empty(len(triangles) * 3, dtype=np.int32)
+        data.vertices.foreach_get("co", vertices)
+        triangles.foreach_get("vertices", indices)
     finally:
-        evaluated.to_mesh_clear()
-    matrix = np.array([list(row) for row in evaluated.matrix_world], dtype=np.float64)
-    world = transforms.transform_points(matrix, vertices.reshape(-1, 3).astype(np.float64))
-    return world, triangles.reshape(-1, 3).astype(np.int64)
+        if owned:
+            ob.to_mesh_clear()
+    return Mesh(vertices.reshape(-1, 3), indices.reshape(-1, 3))
 
 
-def instance_bvh(parts):
-    """One world-space BVH of the triangles of all ``parts``; ``None`` without triangles."""
-    vertices, triangles, offset = [], [], 0
-    for evaluated in parts:
-        world, tris = world_triangles(evaluated)
-        if len(tris):
-            vertices.append(world)
-            triangles.append(tris + offset)
-            offset += len(world)
-    if not triangles:
-        return None
-    return BVHTree.FromPolygons(
-        np.concatenate(vertices).tolist(), np.concatenate(triangles).tolist(), all_triangles=True
-    )
+def _matrix(value):
+    return np.array([list(row) for row in value], dtype=np.float64)
 
 
-def _vectors(points):
-    """Nx3 array -> iterator of Vectors (three 1-D ``tolist`` calls are much faster)."""
-    columns = np.ascontiguousarray(np.asarray(points, dtype=np.float64).T).tolist()
-    return map(Vector, zip(*columns, strict=True))
+class _Reader:
+    """Reads each mesh once per frame and records where it is placed."""
+
+    def __init__(self):
+        self.meshes = {}
+        self._missing = set()
+
+    def place(self, ob, key, matrix_world):
+        """A :class:`Placement` of ``ob``'s geometry (read under ``key``), or None."""
+        if key in self._missing:
+            return None
+        if key not in self.meshes:
+            mesh = read_mesh(ob)
+            if mesh is None:
+                self._missing.add(key)
+                return None
+            self.meshes[key] = mesh
+        return Placement(key, _matrix(matrix_world))
 
 
-def cast_rays(bvh, origins, directions, lengths, camera_centre=None):
-    """Whether each ray hits ``bvh`` within its length (N bools).
+def _mesh_key(ob):
+    """One key per evaluated geometry: copies of one source share their mesh.
 
-    Rays sharing one direction (orthographic) reuse one direction vector. With
-    ``camera_centre`` (perspective rays, which all pass through it) the rays are cast
-    from the centre instead, with their length grown by the distance to their origin;
-    only a ray whose first hit lies before its origin is cast again from the origin.
+    (The depsgraph hands out every instance in one reused object, so a copy is named
+    by its geometry, or by its source object and data.)
     """
-    count = len(origins)
-    if count == 0:
-        return np.zeros(0, dtype=bool)
-    lengths = np.asarray(lengths, dtype=np.float64)
-    if camera_centre is not None:
-        centre = np.asarray(camera_centre, dtype=np.float64).reshape(3)
-        near = np.linalg.norm(origins - centre, axis=1)
-        hits = list(
-            map(
-                bvh.ray_cast,
-                itertools.repeat(Vector(centre.tolist())),
-                _vectors(directions),
-                (near + lengths).tolist(),
-            )
-        )
-        distance = np.fromiter(
-            (np.inf if hit[3] is None else hit[3] for hit in hits), dtype=np.float64, count=count
-        )
-        result = np.isfinite(distance)
-        early = distance < near
-        if early.any():  # the first hit is nearer than clip_start: look behind it
-            index = np.flatnonzero(early)
-            result[index] = cast_rays(bvh, origins[index], directions[index], lengths[index])
-        return result
-    if np.abs(directions - directions[0]).max() < 1e-12:
-        ways = itertools.repeat(Vector(np.asarray(directions[0], dtype=np.float64).tolist()))
-    else:
-        ways = _vectors(directions)
-    hits = map(bvh.ray_cast, _vectors(origins), ways, lengths.tolist())
-    return np.array([hit[0] is not None for hit in hits], dtype=bool)
+    if ob.type == "MESH" and ob.data is not None:
+        return ("mesh", ob.data.as_pointer())
+    data = ob.data.as_pointer() if ob.data is not None else 0
+    return ("object", ob.original.as_pointer(), data)
 
 
-def _camera(camera_block):
-    return (
-        np.asarray(camera_block["K"], dtype=np.float64),
-        np.asarray(camera_block["world_to_camera_cv"], dtype=np.float64),
-        camera_block["type"] == "ORTHO",
-        float(camera_block["clip_start"]),
-        float(camera_block["clip_end"]),
-    )
+def scene_geometry(scene, depsgraph, ids, copy_instances=()):
+    """What the writer thread needs for the frame's amodal masks (a ``SceneGeometry``).
 
-
-def candidate_masks(camera_block, instances, shape):
-    """``{id: HxW bool}``: the pixels whose centre rays may reach each instance's 3D box.
-
-    Several entries with one ID give the union of their boxes' pixels.
+    ``ids`` are the labelled instance IDs (the instance table's); ``copy_instances``
+    the :func:`~ground_truth.labels.amodal.copy_identity` of the copies that get IDs of
+    their own this frame (copies of labelled objects during a Ground Truth render).
+    Other copies are read only when the pass index they carry is one of ``ids``.
     """
-    k_matrix, w2c, ortho, clip_start, clip_end = _camera(camera_block)
-    masks = {}
-    for item in instances:
-        ident = int(item["id"])
-        corners = transforms.transform_points(
-            np.asarray(item["matrix_world"], dtype=np.float64),
-            np.asarray(item["bounds"], dtype=np.float64),
-        )
-        rows, cols = silhouette.candidate_pixels(
-            k_matrix,
-            w2c,
-            corners,
-            shape,
-            ortho=ortho,
-            clip_start=clip_start,
-            clip_end=clip_end,
-        )
-        mask = masks.setdefault(ident, np.zeros((int(shape[0]), int(shape[1])), dtype=bool))
-        mask[rows, cols] = True
-    return masks
-
-
-def unoccluded_masks(scene, depsgraph, camera_block, instances, shape, ids):
-    """``{id: HxW bool mask}`` of the unoccluded silhouette of each instance in ``ids``.
-
-    Arguments as :func:`unoccluded_pixels`. An ID with no entry in ``instances`` is
-    cast over the whole image.
-    """
-    height, width = int(shape[0]), int(shape[1])
-    k_matrix, w2c, ortho, clip_start, clip_end = _camera(camera_block)
-    centre = None if ortho else transforms.rigid_inverse(w2c)[:3, 3]
     wanted = {int(i) for i in ids}
-    listed = [item for item in instances if int(item["id"]) in wanted]
-    candidates = candidate_masks(camera_block, listed, shape)
-    parts = instance_parts(scene, depsgraph)
-    masks = {}
-    for ident in sorted(wanted):
-        mask = np.zeros((height, width), dtype=bool)
-        masks[ident] = mask
-        bvh = instance_bvh(parts.get(ident, ()))
-        if bvh is None:
+    copy_instances = set(copy_instances)
+    rendered = rendered_objects(depsgraph.view_layer)
+    reader = _Reader()
+    instances = {}
+    copies = []
+    evaluated = set()
+    handed_out = set()  # objects whose own geometry came as instances
+    shapes = []  # curves, text, ...: read whole unless their geometry came as instances
+
+    def add(ident, placement):
+        if placement is not None:
+            instances.setdefault(ident, []).append(placement)
+
+    for instance in depsgraph.object_instances:
+        ob = instance.object
+        if ob.type not in GEOMETRY_TYPES:
             continue
-        candidate = candidates.get(ident)
-        if candidate is None:
-            rows, cols = silhouette.window_pixels((0, height, 0, width))
-        else:
-            rows, cols = np.nonzero(candidate)
-        origins, directions, lengths = silhouette.pixel_rays(
-            k_matrix,
-            w2c,
-            rows,
-            cols,
-            ortho=ortho,
-            clip_start=clip_start,
-            clip_end=clip_end,
-        )
-        mask[rows, cols] = cast_rays(bvh, origins, directions, lengths, centre)
-    return masks
-
-
-def unoccluded_pixels(scene, depsgraph, camera_block, instances, shape, visible_ids):
-    """``{id: pixels}``: how many pixels each visible instance would cover, unoccluded.
-
-    ``camera_block`` is :func:`.frame_info.camera_block` of the frame, ``instances`` the
-    list from :func:`.frame_info.instance_inputs` (``id``, ``matrix_world``, ``bounds``),
-    ``shape`` the image's ``(height, width)`` and ``visible_ids`` the instance IDs with at
-    least one pixel in the instance map: only those are computed. A pixel counts when its
-    centre ray, clipped to ``clip_start..clip_end``, hits the instance's own geometry,
-    every other object ignored (see the module docstring). The visible fraction is
-    ``silhouette.visible_fraction(visible_pixels, unoccluded)``.
-    """
-    masks = unoccluded_masks(scene, depsgraph, camera_block, instances, shape, visible_ids)
-    return {ident: int(mask.sum()) for ident, mask in masks.items()}
+        if not instance.is_instance:
+            original = ob.original
+            evaluated.add(original.as_pointer())
+            if ob.pass_index in wanted and original.as_pointer() in rendered:
+                if ob.type == "MESH":
+                    add(ob.pass_index, reader.place(ob, _mesh_key(ob), ob.matrix_world))
+                else:
+                    shapes.append(ob)
+            continue
+        parent = instance.parent.original
+        identity = (parent.name_full, tuple(instance.persistent_id))
+        if identity not in copy_instances and ob.original == parent:
+            # The object's own geometry handed out as instances (text and curves,
+            # geometry made by geometry nodes, and geometry-nodes copies of other
+            # objects when copies share IDs: their pixels carry the instancer's).
+            if parent.pass_index in wanted and parent.as_pointer() in rendered:
+                handed_out.add(parent.as_pointer())
+                add(parent.pass_index, reader.place(ob, _mesh_key(ob), instance.matrix_world))
+            continue
+        if identity not in copy_instances and ob.pass_index not in wanted:
+            continue
+        placement = reader.place(ob, _mesh_key(ob), instance.matrix_world)
+        if placement is not None:
+            copies.append(CopyPlacement(identity, int(ob.pass_index), placement))
+    for ob in shapes:
+        if ob.original.as_pointer() not in handed_out:
+            add(ob.pass_index, reader.place(ob, _mesh_key(ob), ob.matrix_world))
+    # Parts hidden in the viewport are not in its depsgraph, but they render.
+    for ob in scene.objects:
+        if (
+            ob.type in GEOMETRY_TYPES
+            and ob.pass_index in wanted
+            and ob.as_pointer() in rendered
+            and ob.as_pointer() not in evaluated
+        ):
+            add(ob.pass_index, reader.place(ob, ("original", ob.as_pointer()), ob.matrix_world))
+    cycles = scene.cycles
+    return SceneGeometry(
+        meshes=reader.meshes,
+        instances={ident: tuple(parts) for ident, parts in instances.items()},
+        copies=tuple(copies),
+        sample_offset=raster.first_sample_offset(cycles.pixel_filter_type, cycles.filter_width),
+    )

@@ -89,6 +89,7 @@ KEYS = {
     "flow_back",
     "flow_back_valid",
     "meta",
+    "amodal",
 }
 
 
@@ -129,6 +130,7 @@ def test_missing_files_give_none_and_rgba_is_split(tmp_path):
     assert set(sample) == KEYS
     for key in ("depth", "depth_mm", "class", "instance", "part", "normal", "flow", "meta"):
         assert sample[key] is None
+    assert sample["amodal"] is None
     assert np.array_equal(sample["rgb"], arrays[2]["rgba"][:, :, :3])
     assert np.array_equal(sample["alpha"], arrays[2]["rgba"][:, :, 3])
     assert reader.load_frame(root, 99)["rgb"] is None

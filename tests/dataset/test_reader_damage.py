@@ -8,18 +8,19 @@ huge allocation. With the frame's record (sizes and CRC-32) every change is caug
 import json
 import os
 import tracemalloc
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ground_truth.codecs import exr, png
-from ground_truth.dataset import description, layout, reader, records
+from ground_truth.codecs import exr, png, rle
+from ground_truth.dataset import amodal, description, layout, reader, records
 from ground_truth.errors import DatasetError
 
 HEIGHT, WIDTH = 9, 13
 RNG = np.random.default_rng(23)
-KEYS = ("rgb", "depth", "class", "instance", "normal", "flow", "meta", "preview")
+KEYS = ("rgb", "depth", "class", "instance", "normal", "flow", "meta", "amodal", "preview")
 
 
 def write(path, writer):
@@ -63,6 +64,16 @@ def make_frame(root):
             compression="NONE",
         ),
         "meta": lambda p: Path(p).write_text(json.dumps({"frame": 1, "instances": []})),
+        "amodal": lambda p: amodal.write_frame(
+            root,
+            1,
+            amodal.frame_document(
+                1,
+                WIDTH,
+                HEIGHT,
+                [{"id": 2, "amodal_segmentation": rle.rle_encode(ids > 0), "amodal_pixels": 24}],
+            ),
+        ),
         "preview": lambda p: png.write_png(p, RNG.integers(0, 256, (HEIGHT, 30, 3), np.uint8)),
     }
     stamps = {}
@@ -102,7 +113,7 @@ def test_a_damaged_file_raises_dataset_error_or_reads_the_same(tmp_path, key, ve
     with open(path, "rb") as file:
         data = file.read()
     fields = {"rgb": ("rgb",)}
-    for label, damaged in damaged_versions(data, hash(key) % 1000):
+    for label, damaged in damaged_versions(data, zlib.crc32(key.encode())):
         with open(path, "wb") as file:
             file.write(damaged)
         tracemalloc.start()
@@ -127,6 +138,8 @@ def test_a_damaged_file_raises_dataset_error_or_reads_the_same(tmp_path, key, ve
                 assert sample[name].shape == original[name].shape, label
             else:
                 assert isinstance(sample[name], dict), label
+                if key == "amodal":  # masks keep the image's shape
+                    assert all(m.shape == (HEIGHT, WIDTH) for m in sample[name].values()), label
 
 
 @pytest.mark.parametrize(
@@ -155,3 +168,31 @@ def test_a_damaged_coco_file_is_named(tmp_path):
         path.write_bytes(content)
         with pytest.raises(DatasetError, match=r"coco_instances\.json"):
             reader.load_coco(str(tmp_path))
+
+
+@pytest.mark.parametrize("key", ["depth", "normal"])
+def test_every_flipped_bit_of_an_exr_header_is_caught_or_harmless(tmp_path, key):
+    """Exhaustive over the header: no flip may give another shape or another channel set
+    silently (an inverted data window once read as an empty image)."""
+    root = str(tmp_path)
+    original = make_frame(root)
+    path = layout.frame_path(root, key, 1)
+    with open(path, "rb") as file:
+        data = file.read()
+    # The header, the offset table and the first chunk's start.
+    chunks = HEIGHT // 16 + 1 if exr.exr_header(path)["compression"] == "ZIP" else HEIGHT
+    end = data.index(b"\x00", data.index(b"pixelAspectRatio") + 26) + 8 * chunks + 16
+    for position in range(8, min(end, len(data))):
+        for bit in range(8):
+            flipped = bytearray(data)
+            flipped[position] ^= 1 << bit
+            with open(path, "wb") as file:
+                file.write(flipped)
+            try:
+                sample = reader.load_frame(
+                    root, 1, keys=(key,), exr_backend="builtin", verify=False
+                )
+            except DatasetError as error:
+                assert path in str(error)
+                continue
+            assert sample[key].shape == original[key].shape, (position, bit)

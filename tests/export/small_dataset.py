@@ -96,11 +96,15 @@ def write_small_dataset(root: str, visible_fraction: bool = True) -> str:
         png.write_png(layout.frame_path(root, "rgb", frame), rgb)
         counts = np.bincount(ids.ravel(), minlength=16)
         unoccluded = {1: int(counts[1]), 4: int(counts[4]) + 9, 6: 100, 8: int(counts[8])}
+        occlusion = {
+            ident: {"visible_fraction": round(int(counts[ident]) / total, 4) if total else 0.0}
+            for ident, total in unoccluded.items()
+        }
         instances = annotations.instance_annotations(
             ids,
             objects,
             camera_block["world_to_camera_cv"],
-            unoccluded=unoccluded if visible_fraction else None,
+            occlusion=occlusion if visible_fraction else None,
         )
         meta.write_meta(root, frame, meta.frame_meta(frame, WIDTH, HEIGHT, camera_block, instances))
     data = description.build(
