@@ -36,11 +36,16 @@ def main(argv):
                 file=sys.stderr,
             )
             return 1
-        from . import register
+        from . import register, unregister
 
         register()  # first, so that loading the file brings older settings up to date
-        bpy.ops.wm.open_mainfile(filepath=os.path.abspath(blend))
-        return cli.main([command, *rest], prog="python -m ground_truth")
+        try:
+            bpy.ops.wm.open_mainfile(filepath=os.path.abspath(blend))
+            return cli.main([command, *rest], prog="python -m ground_truth")
+        finally:
+            # The bpy 4.2 and 4.5 modules crash at exit (signal 11, after the work is
+            # done) while an add-on's classes are still registered.
+            unregister()
     if argv and argv[0] in cli.SCENE_COMMANDS and not {"-h", "--help"} & set(argv):
         print(USAGE, file=sys.stderr)
         print(f"ground_truth: error: {argv[0]} needs the .blend file first", file=sys.stderr)

@@ -35,6 +35,7 @@ import numpy as np
 
 from ..codecs import depth_mm, png
 from ..dataset import coco, description, layout, meta
+from ..dataset.maps import read_instance_map
 from ..dataset.outputs import OUTPUTS
 from ..dataset.reader import read_depth, read_vectors
 from ..labels.ids import MAX_ID
@@ -149,8 +150,8 @@ def _check_size(path: str, shape: tuple[int, ...], size: tuple[int, int], out: _
 def _check_id_map(path: str, image: np.ndarray | None, size, out: _Collector) -> bool:
     if image is None:
         return False
-    if image.ndim != 2 or image.dtype != np.uint16:
-        out.problem(path, "must be a single-channel 16-bit PNG")
+    if image.ndim != 2 or image.dtype not in (np.uint16, np.uint32):
+        out.problem(path, "must be a single-channel 16-bit PNG (or 32-bit EXR)")
         return False
     return _check_size(path, image.shape, size, out)
 
@@ -350,7 +351,7 @@ def check_dataset(root: str | os.PathLike[str]) -> CheckResult:
     result.frames = len(frames)
     present = {
         kind: any(os.path.isfile(_frame_file(root, kind, f)) for f in frames)
-        for kind in ("rgb", *OPTIONAL_KINDS)
+        for kind in ("rgb", "instance", "instance32", *OPTIONAL_KINDS)
     }
     for frame in sorted(set(frames)):
         _check_frame(root, frame, size, instances, classes, present, out)
@@ -360,7 +361,9 @@ def check_dataset(root: str | os.PathLike[str]) -> CheckResult:
 
 
 def _check_frame(root, frame, size, instances, classes, present, out) -> None:
-    required = ["meta", "depth", "class", "instance"]
+    # The instance map as a 16-bit PNG, a 32-bit EXR, or both (instance32).
+    id_maps = [k for k in ("instance", "instance32") if present[k]] or ["instance"]
+    required = ["meta", "depth", "class", *id_maps]
     if present["rgb"]:
         required.insert(0, "rgb")
     required += [kind for kind in OPTIONAL_KINDS if present[kind]]
@@ -384,13 +387,23 @@ def _check_frame(root, frame, size, instances, classes, present, out) -> None:
         else:
             entries = _check_meta(root, frame, frame_meta, size, instances, classes, out)
     maps = {}
-    for kind in ("class", "instance"):
+    for kind in ("class", *id_maps):
         if kind in missing:
             continue
         path = layout.frame_path(root, kind, frame)
-        image = _read_png(path, out)
-        if _check_id_map(path, image, size, out):
-            maps[kind] = image
+        if kind == "class":
+            image = _read_png(path, out)
+        else:
+            try:
+                image = read_instance_map(path)
+            except (OSError, ValueError) as error:
+                out.problem(path, f"cannot be read ({error})")
+                image = None
+        if not _check_id_map(path, image, size, out):
+            continue
+        if kind in maps and not np.array_equal(maps[kind], image):
+            out.problem(path, "holds other IDs than instance/NNNNNN.png")
+        maps.setdefault("instance" if kind == "instance32" else kind, image)
     depth = None
     if "depth" not in missing:
         path = layout.frame_path(root, "depth", frame)

@@ -500,9 +500,10 @@ def write_exr(
     compression: str = "ZIP",
     zlib_level: int = 6,
 ) -> None:
-    """Write ``channels`` (name -> HxW array, all the same shape) as a FLOAT scanline EXR.
+    """Write ``channels`` (name -> HxW array, all the same shape) as a scanline EXR.
 
-    Values are converted to float32 (inf and nan are kept). Channels are stored sorted
+    Unsigned integer arrays (uint8 to uint32) become UINT channels, everything else FLOAT
+    (converted to float32; inf and nan are kept). Channels are stored sorted
     by name (byte order of the UTF-8 names), as the file format requires.
     ``compression`` is ``"NONE"``, ``"ZIPS"`` (1 line per block) or ``"ZIP"`` (16
     lines per block). The file is written atomically.
@@ -531,7 +532,11 @@ def write_exr(
     line_bytes = len(names) * width * 4
 
     long_names = any(len(n.encode("utf-8")) > 31 for n in names)
-    chlist = b"".join(n.encode("utf-8") + b"\0" + struct.pack("<iB3xii", 2, 0, 1, 1) for n in names)
+    kinds = [0 if a.dtype.kind == "u" and a.dtype.itemsize <= 4 else 2 for a in arrays]
+    chlist = b"".join(
+        n.encode("utf-8") + b"\0" + struct.pack("<iB3xii", kind, 0, 1, 1)
+        for n, kind in zip(names, kinds, strict=True)
+    )
     window = struct.pack("<4i", 0, 0, width - 1, height - 1)
     header = b"".join(
         [
@@ -554,12 +559,12 @@ def write_exr(
         heads = chunks[:, :8].view("<i4")
         heads[:, 0] = np.arange(height)
         heads[:, 1] = line_bytes
-        _fill_lines(chunks[:, 8:], arrays)
+        _fill_lines(chunks[:, 8:], arrays, kinds)
         sizes = np.full(height, 8 + line_bytes, dtype=np.uint64)
         body = [chunks]
     else:
         flat = np.empty((height, line_bytes), dtype=np.uint8)
-        _fill_lines(flat, arrays)
+        _fill_lines(flat, arrays, kinds)
         lines_per_block = _LINES_PER_BLOCK[compression]
         body = []
         for y in range(0, height, lines_per_block):
@@ -581,9 +586,11 @@ def write_exr(
             f.write(chunk)
 
 
-def _fill_lines(lines: np.ndarray, arrays: list[np.ndarray]) -> None:
-    """Write ``arrays`` (C channels of HxW) into ``lines`` (H rows of C*W float32 bytes)."""
+def _fill_lines(lines: np.ndarray, arrays: list[np.ndarray], kinds: list[int]) -> None:
+    """Write ``arrays`` (C channels of HxW) into ``lines`` (H rows of C*W 4-byte values:
+    float32 for FLOAT channels, uint32 for UINT ones, as ``kinds`` says)."""
     height, width = arrays[0].shape
-    values = lines.view("<f4").reshape(height, len(arrays), width)
-    for index, array in enumerate(arrays):
-        values[:, index, :] = array
+    floats = lines.view("<f4").reshape(height, len(arrays), width)
+    integers = lines.view("<u4").reshape(height, len(arrays), width)
+    for index, (array, kind) in enumerate(zip(arrays, kinds, strict=True)):
+        (integers if kind == 0 else floats)[:, index, :] = array

@@ -100,6 +100,14 @@ def _add_output_flags(parser):
         help="give every copy drawn by an instancer its own instance ID (default: the scene's "
         "setting; --no-distinct-copies lets copies share their source's ID)",
     )
+    group.add_argument(
+        "--share-copies",
+        action="append",
+        metavar="NAME",
+        help="the copies of this class, or drawn by this instancer object, keep their "
+        "source's ID (as Copies Share ID does; repeat for several). Give every process of "
+        "one dataset the same choice, or tick it in the file",
+    )
     # The name of --no-distinct-copies before 0.2, kept for existing farm scripts.
     group.add_argument(
         "--shared-copy-ids",

@@ -40,8 +40,23 @@ def _frames(scene, frames):
     return pipeline.scene_frames(scene) if frames is None else frames
 
 
+def share_copies(scene, names):
+    """Tick Copies Share ID on each class or instancer object named in ``names`` (for
+    this run only: the file is not saved)."""
+    for name in names or ():
+        item = scene.ground_truth.classes.get(name)
+        if item is not None:
+            item.share_copies = True
+            continue
+        ob = scene.objects.get(name)
+        if ob is None:
+            raise UsageError(f"--share-copies {name}: no class or object of that name")
+        ob.ground_truth.share_copies = True
+
+
 def render_options(scene, args):
     """The run's options: the scene's settings, with what the arguments change."""
+    share_copies(scene, args.share_copies)
     settings = scene.ground_truth
     outputs = set(outputs_from_settings(settings))
     for output in OUTPUTS:

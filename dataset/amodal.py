@@ -30,9 +30,9 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from ..codecs import atomic, png
+from ..codecs import atomic
 from ..codecs.rle import rle_decode
-from . import layout
+from . import layout, maps
 
 KEY = "amodal"
 
@@ -51,7 +51,7 @@ def write_frame(root: str | os.PathLike[str], frame: int, document: Mapping) -> 
     """Write a frame's amodal file atomically (creating ``amodal/``); returns the path."""
     path = layout.frame_path(root, KEY, frame)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    atomic.atomic_write_json(path, document)
+    atomic.atomic_write_json(path, document, compact=True)
     return path
 
 
@@ -95,7 +95,9 @@ def frame_masks(root: str | os.PathLike[str], frame: int) -> dict[int, dict] | N
     document = read_frame(root, frame)
     if document is None:
         return None
-    instance_map = png.read_png(layout.frame_path(root, "instance", frame))
+    instance_map = maps.frame_instance_map(root, frame)
+    if instance_map is None:
+        raise ValueError(f"frame {frame} has an amodal file but no instance map")
     amodal = masks(document)
     result = {}
     for entry in document["instances"]:

@@ -17,11 +17,11 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from ..codecs import atomic, png
+from ..codecs import atomic
 from ..codecs.rle import rle_encode_instances
 from ..errors import DatasetError
 from ..labels.masks import bboxes_from_instance_map
-from . import amodal, description, layout, meta
+from . import amodal, description, layout, maps, meta
 
 
 def image_entry(frame: int, width: int, height: int) -> dict:
@@ -148,12 +148,10 @@ def frame_entry(
     ``truncation`` (:mod:`.amodal`).
     """
     if instance_map is None:
-        path = layout.frame_path(root, "instance", frame)
-        if not os.path.exists(path):
+        path = maps.instance_map_path(root, frame)
+        if path is None:
             return None
-        instance_map = png.read_png(path)
-        if instance_map.ndim != 2:
-            raise ValueError(f"{path} is not a single-channel image")
+        instance_map = maps.read_instance_map(path)
     height, width = instance_map.shape
     known = {int(c["id"]) for c in data.get("classes", []) if c["id"] > 0}
     if meta_instances is not None:
@@ -242,5 +240,5 @@ def write_document(root: str, document: Mapping) -> str:
     """Write a COCO ``document`` as the dataset's COCO file, atomically; returns the path."""
     path = coco_path(root)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    atomic.atomic_write_json(path, document)
+    atomic.atomic_write_json(path, document, compact=True)
     return path

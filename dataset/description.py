@@ -74,13 +74,15 @@ def build(
     blend_file: str = "",
     blend_path: str = "",
     parts: list[dict] | None = None,
+    copy_blocks: list[dict] | None = None,
 ) -> dict:
     """The dataset description as a JSON-ready dict.
 
     ``classes``: dicts with id, name, colour (0..1 floats, written as hex too) and
     ``stuff`` (floors, walls, sky: regions rather than countable things);
     ``instances``: dicts with id, object and class_id; ``parts``: dicts with id and
-    materials (the names of the materials carrying that part ID).
+    materials (the names of the materials carrying that part ID); ``copy_blocks``:
+    the instance IDs each instancer's copies may take (instancer, first_id, size).
     """
     return {
         "format": FORMAT,
@@ -107,6 +109,7 @@ def build(
             {"id": p["id"], "materials": sorted(p["materials"])}
             for p in sorted(parts or [], key=lambda p: p["id"])
         ],
+        **({"copy_blocks": list(copy_blocks)} if copy_blocks else {}),
         "frames": sorted(set(frames)),
     }
 

@@ -14,8 +14,6 @@ passes), ``.raw/`` itself for a farm rendering the saved compositor setup:
   multi-part EXRs when the pixel aspect is not 1);
 - ``NNNNNN<suffix>.exr``: a pass an output needs in a file of its own
   (:class:`.outputs.RawPass`: the normals' ``_normal``, the flow's ``_vector``);
-- ``NNNNNN_copies.exr``: during renders with copies on screen, one layer
-  :data:`COPY_LAYER` with R = Object Info Random and G, B, A = the copy's location;
 - ``NNNNNN.bmp``: an uncompressed copy of the image, read for the preview picture.
 """
 
@@ -32,9 +30,6 @@ RAW_DIR = ".raw"
 
 RAW_LAYER = "Raw"
 RAW_CHANNELS = ("X", "Y", "Z")  # Depth, Object Index, Material Index
-COPY_LAYER = "Copies"
-COPY_SUFFIX = "_copies"
-COPY_CHANNELS = ("R", "G", "B", "A")  # Random, then location x, y, z
 IMAGE_COPY_EXTENSION = ".bmp"
 
 
@@ -93,5 +88,5 @@ def image_copy_path(raw_dir: str | os.PathLike[str], frame: int) -> str:
 
 def raw_frame_files(raw_dir: str | os.PathLike[str], frame: int) -> list[str]:
     """Every raw file the compositor may write for ``frame`` (existing or not)."""
-    suffixes = ["", COPY_SUFFIX, *(o.raw.suffix for o in BY_KEY.values() if o.raw)]
+    suffixes = ["", *(o.raw.suffix for o in BY_KEY.values() if o.raw)]
     return [raw_path(raw_dir, frame, s) for s in suffixes] + [image_copy_path(raw_dir, frame)]

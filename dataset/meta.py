@@ -68,10 +68,21 @@ def to_json(value: Any) -> Any:
     Floats are Python floats (``-0.0`` becomes ``0.0``); non-finite floats are kept
     (the JSON writer rejects them).
     """
+    kind = type(value)
+    if kind is float:
+        return value + 0.0
+    if kind in (int, str, bool) or value is None:
+        return value
+    if kind is list and all(type(v) is float for v in value):
+        return [v + 0.0 for v in value]
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f":
+            return (value.astype(np.float64) + 0.0).tolist()  # Python floats, no -0.0
+        if value.dtype.kind in "biu":
+            return value.tolist()
+        return to_json(value.tolist())
     if isinstance(value, Mapping):
         return {str(k): to_json(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return to_json(value.tolist())
     if isinstance(value, list | tuple):
         return [to_json(v) for v in value]
     if isinstance(value, bool | np.bool_):
@@ -108,14 +119,17 @@ def meta_path(root: str | os.PathLike[str], frame: int) -> str:
     return layout.frame_path(root, "meta", frame)
 
 
-def write_meta(root: str | os.PathLike[str], frame: int, meta: Mapping) -> str:
+def write_meta(
+    root: str | os.PathLike[str], frame: int, meta: Mapping, converted: bool = False
+) -> str:
     """Write ``meta`` as ``root/meta/NNNNNN.json`` atomically (creating ``meta/``).
 
-    Returns the path. Non-finite floats raise :class:`ValueError`.
+    Returns the path. Non-finite floats raise :class:`ValueError`. ``converted`` says
+    ``meta`` holds JSON types already (:func:`frame_meta`'s), saving a second pass.
     """
     path = meta_path(root, frame)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    atomic.atomic_write_json(path, to_json(meta))
+    atomic.atomic_write_json(path, meta if converted else to_json(meta), compact=True)
     return path
 
 

@@ -152,6 +152,27 @@ OUTPUTS: tuple[Output, ...] = (
         conventions=_frozen({"dtype": "uint16", "background": 0, "unlabelled": 0}),
     ),
     Output(
+        key="instance32",
+        label="32-bit Instance Map",
+        description="Write the instance map as a 32-bit EXR (one UINT channel 'id'), for more "
+        "than 65,535 instances (copies of large scatters). Untick Instance to lift the "
+        "16-bit PNG's limit",
+        group="Labels",
+        folder="instance32",
+        extension=".exr",
+        channels=("id",),
+        reader_keys=("instance",),
+        conventions=_frozen(
+            {
+                "dtype": "uint32",
+                "channel": "id",
+                "background": 0,
+                "unlabelled": 0,
+                "ids": "the same as instance/NNNNNN.png when both are written",
+            }
+        ),
+    ),
+    Output(
         key="part",
         label="Part",
         description="Write the part map as a 16-bit PNG: each pixel holds its material's "

@@ -56,7 +56,7 @@ import numpy as np
 
 from ..codecs import exr, png
 from ..errors import DatasetError
-from . import amodal, description, layout, records
+from . import amodal, description, layout, maps, records
 from .outputs import BY_KEY, OUTPUTS, Output
 
 (DEPTH_CHANNEL,) = BY_KEY["depth"].channels
@@ -232,6 +232,7 @@ _SPECIAL_READERS: dict[str, Callable[[str, str, bytes], dict[str, Any]]] = {
     "rgb": _read_rgb,
     "flow": _read_flow,
     "amodal": _read_amodal,
+    "instance32": lambda path, backend, data: {"instance": maps.read_instance_map(path, data)},
 }
 
 

@@ -124,7 +124,7 @@ def write_record(root: str, record: dict) -> str:
     """Write a complete frame's record atomically; returns its path."""
     path = record_path(root, record["frame"])
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    atomic.atomic_write_json(path, record)
+    atomic.atomic_write_json(path, record, compact=True)
     return path
 
 

@@ -36,8 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..codecs import png
-from ..dataset import description, layout, meta
+from ..dataset import description, layout, maps, meta
 from ..errors import GroundTruthError
 from ..geometry import boxes as box_geometry
 from ..geometry import camera as camera_geometry
@@ -155,10 +154,13 @@ class Source:
             raise GroundTruthError(f"{path} cannot be read ({error})") from None
 
     def instance_map(self, frame: int) -> np.ndarray:
-        """The frame's uint16 instance map, checked against the dataset's resolution."""
-        path = self._existing("instance", frame, "masks come from it")
+        """The frame's instance map (uint16, or uint32 from a 32-bit instance map), checked
+        against the dataset's resolution."""
+        path = maps.instance_map_path(self.root, frame) or self._existing(
+            "instance", frame, "masks come from it"
+        )
         try:
-            image = png.read_png(path)
+            image = maps.read_instance_map(path)
         except (OSError, ValueError) as error:
             raise GroundTruthError(f"{path} cannot be read ({error})") from None
         if image.ndim != 2 or image.shape != (self.height, self.width):
@@ -167,7 +169,7 @@ class Source:
                 f"{'' if image.ndim == 2 else ' with channels'}, the dataset is "
                 f"{self.width}x{self.height}"
             )
-        return image.astype(np.uint16, copy=False)
+        return image
 
     def objects(self, frame_meta: Mapping) -> list[dict]:
         """The frame's visible instances of known classes, by instance ID.

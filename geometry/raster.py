@@ -123,28 +123,32 @@ def _clip_polygon(polygon: list[np.ndarray], plane: float, keep_above: bool) -> 
     return result
 
 
-def clip_triangles(triangles: np.ndarray, near: float, far: float) -> np.ndarray:
+def clip_triangles(triangles: np.ndarray, near: float, far: float, sources: bool = False):
     """The parts of camera-frame triangles (Tx3x3) between the planes z = near and z = far.
 
     Triangles wholly inside are kept as they are, those wholly outside dropped, and
-    each one crossing a plane is cut and fanned into triangles again.
+    each one crossing a plane is cut and fanned into triangles again. With ``sources``
+    returns ``(triangles, index)``: the index of the triangle each piece comes from.
     """
     tris = np.asarray(triangles, dtype=np.float64).reshape(-1, 3, 3)
     z = tris[:, :, 2]
     inside = (z >= near) & (z <= far)
     whole = inside.all(axis=1)
     outside = (z < near).all(axis=1) | (z > far).all(axis=1)
-    crossing = ~whole & ~outside
-    if not crossing.any():
-        return tris[whole]
+    crossing = np.flatnonzero(~whole & ~outside)
     pieces = [tris[whole]]
-    for triangle in tris[crossing]:
-        polygon = _clip_polygon(list(triangle), near, keep_above=True)
+    index = [np.flatnonzero(whole)]
+    for source in crossing:
+        polygon = _clip_polygon(list(tris[source]), near, keep_above=True)
         if len(polygon) >= 3:
             polygon = _clip_polygon(polygon, far, keep_above=False)
         for k in range(1, len(polygon) - 1):
             pieces.append(np.stack([polygon[0], polygon[k], polygon[k + 1]])[None])
-    return np.concatenate(pieces)
+            index.append(np.array([source]))
+    result = np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
+    if sources:
+        return result, np.concatenate(index).astype(np.int64)
+    return result
 
 
 def camera_triangles(
@@ -180,6 +184,57 @@ def camera_triangles(
     return uv.reshape(-1, 3, 2)
 
 
+def _row_spans(x: np.ndarray, y: np.ndarray, rows: int, cols: int):
+    """The column interval of every (triangle, lattice row) pair: yields, a bounded
+    number at a time, ``(triangle, row, start, stop)`` arrays (``stop`` inclusive).
+
+    ``x`` and ``y`` (Tx3) are the triangles' corners in lattice units: sample ``(i, j)``
+    at ``(j, i)``. A sample on an edge counts as inside, so triangles sharing an edge
+    leave no gap; degenerate triangles give nothing.
+    """
+    x0, x1, x2 = x[:, 0], x[:, 1], x[:, 2]
+    y0, y1, y2 = y[:, 0], y[:, 1], y[:, 2]
+    doubled_area = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
+    first = np.clip(np.ceil(y.min(axis=1)), 0, rows)
+    last = np.clip(np.floor(y.max(axis=1)), -1, rows - 1)
+    keep = np.flatnonzero((doubled_area != 0) & np.isfinite(doubled_area) & (last >= first))
+    if not len(keep):
+        return
+    x, y, sign = x[keep], y[keep], np.sign(doubled_area[keep])
+    first, last = first[keep].astype(np.int64), last[keep].astype(np.int64)
+    # Edge k runs from vertex k to k + 1: inside where a * X + b * Y + c >= 0.
+    xa, ya = x, y
+    xb, yb = np.roll(x, -1, axis=1), np.roll(y, -1, axis=1)
+    a = -(yb - ya) * sign[:, None]
+    b = (xb - xa) * sign[:, None]
+    c = -(a * xa + b * ya)
+    spans = last - first + 1
+    ends = np.cumsum(spans)
+    cuts = np.searchsorted(ends, np.arange(SPANS_PER_PASS, int(ends[-1]), SPANS_PER_PASS))
+    for chunk in np.split(np.arange(len(spans)), np.unique(cuts)):
+        if not len(chunk):
+            continue
+        count = spans[chunk]
+        tri = np.repeat(chunk, count)
+        offsets = np.repeat(np.cumsum(count) - count, count)
+        row = first[tri] + (np.arange(int(count.sum())) - offsets)
+        a_t, s_t = a[tri], b[tri] * row[:, None] + c[tri]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bound = -s_t / a_t
+        low = np.where(a_t > 0, bound, -np.inf).max(axis=1)
+        high = np.where(a_t < 0, bound, np.inf).min(axis=1)
+        blocked = ((a_t == 0) & (s_t < 0)).any(axis=1)
+        start = np.clip(np.ceil(low), 0, cols)
+        stop = np.clip(np.floor(high), -1, cols - 1)
+        valid = ~blocked & (stop >= start)
+        yield (
+            keep[tri[valid]],
+            row[valid],
+            start[valid].astype(np.int64),
+            stop[valid].astype(np.int64),
+        )
+
+
 def coverage(
     triangles_uv: np.ndarray,
     origin: tuple[float, float],
@@ -201,50 +256,74 @@ def coverage(
         return cover
     x = (tris[:, :, 0] - origin[0]) / step
     y = (tris[:, :, 1] - origin[1]) / step
-    x0, x1, x2 = x[:, 0], x[:, 1], x[:, 2]
-    y0, y1, y2 = y[:, 0], y[:, 1], y[:, 2]
-    doubled_area = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
-    first = np.clip(np.ceil(y.min(axis=1)), 0, rows)
-    last = np.clip(np.floor(y.max(axis=1)), -1, rows - 1)
-    keep = (doubled_area != 0) & np.isfinite(doubled_area) & (last >= first)
-    if not keep.any():
-        return cover
-    x, y, sign = x[keep], y[keep], np.sign(doubled_area[keep])
-    first, last = first[keep].astype(np.int64), last[keep].astype(np.int64)
-    # Edge k runs from vertex k to k + 1: inside where a * X + b * Y + c >= 0.
-    xa, ya = x, y
-    xb, yb = np.roll(x, -1, axis=1), np.roll(y, -1, axis=1)
-    a = -(yb - ya) * sign[:, None]
-    b = (xb - xa) * sign[:, None]
-    c = -(a * xa + b * ya)
-    # One entry per (triangle, lattice row) it spans, a bounded number at a time.
     stride = cols + 1
     size = rows * stride
     delta = np.zeros(size, dtype=np.int64)
-    spans = last - first + 1
-    ends = np.cumsum(spans)
-    cuts = np.searchsorted(ends, np.arange(SPANS_PER_PASS, int(ends[-1]), SPANS_PER_PASS))
-    for chunk in np.split(np.arange(len(spans)), np.unique(cuts)):
-        if not len(chunk):
-            continue
-        count = spans[chunk]
-        tri = np.repeat(chunk, count)
-        offsets = np.repeat(np.cumsum(count) - count, count)
-        row = first[tri] + (np.arange(int(count.sum())) - offsets)
-        a_t, s_t = a[tri], b[tri] * row[:, None] + c[tri]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            bound = -s_t / a_t
-        low = np.where(a_t > 0, bound, -np.inf).max(axis=1)
-        high = np.where(a_t < 0, bound, np.inf).min(axis=1)
-        blocked = ((a_t == 0) & (s_t < 0)).any(axis=1)
-        start = np.clip(np.ceil(low), 0, cols)
-        stop = np.clip(np.floor(high), -1, cols - 1)
-        valid = ~blocked & (stop >= start)
-        row = row[valid]
-        delta += np.bincount(row * stride + start[valid].astype(np.int64), minlength=size)
-        delta -= np.bincount(row * stride + stop[valid].astype(np.int64) + 1, minlength=size)
+    for _tri, row, start, stop in _row_spans(x, y, rows, cols):
+        delta += np.bincount(row * stride + start, minlength=size)
+        delta -= np.bincount(row * stride + stop + 1, minlength=size)
     counts = np.cumsum(delta.reshape(rows, stride), axis=1)
     return counts[:, :cols] > 0
+
+
+def depth_fragments(
+    triangles_cam: np.ndarray,
+    K: np.ndarray,  # noqa: N803 - the conventional name of the intrinsic matrix
+    *,
+    ortho: bool,
+    shape: tuple[int, int],
+    offset: float = 0.0,
+):
+    """Every first sample that camera-frame triangles cover, with its planar depth.
+
+    ``triangles_cam`` (Tx3x3, OpenCV camera frame, already cut to the clip range by
+    :func:`clip_triangles`) are projected with ``K``; the sample of pixel (r, c) lies at
+    ``(c + 0.5 + offset, r + 0.5 - offset)`` (:func:`first_sample_offset`). Yields, a
+    bounded number at a time, ``(triangle, pixel, depth)`` arrays: the triangle's index,
+    the flat pixel index ``r * width + c`` and the planar depth (camera z) where the
+    sample's camera ray meets the triangle's plane, in the camera frame's units.
+    """
+    height, width = int(shape[0]), int(shape[1])
+    tris = np.asarray(triangles_cam, dtype=np.float64).reshape(-1, 3, 3)
+    if not len(tris) or height <= 0 or width <= 0:
+        return
+    k = np.asarray(K, dtype=np.float64)
+    flat = tris.reshape(-1, 3)
+    if ortho:
+        uv = apply(k[:2, :2], flat[:, :2]) + k[:2, 2]
+    else:
+        projected = apply(k, flat)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            uv = projected[:, :2] / projected[:, 2:3]
+    uv = uv.reshape(-1, 3, 2)
+    x = uv[:, :, 0] - (0.5 + offset)
+    y = uv[:, :, 1] - (0.5 - offset)
+    # Each triangle's plane, n . X = h, in the camera frame.
+    normal = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
+    level = np.einsum("ij,ij->i", normal, tris[:, 0])
+    inverse = np.linalg.inv(k[:2, :2]) if ortho else np.linalg.inv(k)
+    for tri, row, start, stop in _row_spans(x, y, height, width):
+        count = stop - start + 1
+        owner = np.repeat(tri, count)
+        offsets = np.repeat(np.cumsum(count) - count, count)
+        col = np.repeat(start, count) + (np.arange(int(count.sum())) - offsets)
+        row = np.repeat(row, count)
+        u = col + (0.5 + offset)
+        v = row + (0.5 - offset)
+        n = normal[owner]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if ortho:
+                # The ray of (u, v) runs along +z from (x, y, 0).
+                dx = inverse[0, 0] * (u - k[0, 2]) + inverse[0, 1] * (v - k[1, 2])
+                dy = inverse[1, 0] * (u - k[0, 2]) + inverse[1, 1] * (v - k[1, 2])
+                depth = (level[owner] - n[:, 0] * dx - n[:, 1] * dy) / n[:, 2]
+            else:
+                # The ray of (u, v) is t * K^-1 (u, v, 1); its point at depth t.
+                dx = inverse[0, 0] * u + inverse[0, 1] * v + inverse[0, 2]
+                dy = inverse[1, 0] * u + inverse[1, 1] * v + inverse[1, 2]
+                dz = inverse[2, 0] * u + inverse[2, 1] * v + inverse[2, 2]
+                depth = level[owner] / (n[:, 0] * dx + n[:, 1] * dy + n[:, 2] * dz) * dz
+        yield owner, row * width + col, depth
 
 
 @dataclass(frozen=True)

@@ -56,9 +56,9 @@ class Placement:
 
 @dataclass(frozen=True)
 class CopyPlacement:
-    """A copy drawn by an instancer: Blender's identity of it (instancer name and
-    persistent ID), the pass index its pixels carry when copies share IDs, and its
-    geometry."""
+    """A copy drawn by an instancer: its key (``scene.copies.copy_key``: instancer,
+    persistent ID, source object, particle system), the pass index Cycles gives its
+    pixels, and its geometry."""
 
     instance: tuple
     carried: int
@@ -80,25 +80,14 @@ class SceneGeometry:
     sample_offset: float = 0.0
 
 
-def copy_identity(key: tuple) -> tuple:
-    """Blender's identity of a copy, ``(instancer name, persistent ID)``, from its key.
-
-    The one place that reads a copy table key (``scene.copies.labelled_copies``:
-    ``(instancer name, persistent ID, owner name)``): the writer joins a copy's geometry
-    to the instance ID it gives the copy through it.
-    """
-    return (key[0], tuple(key[1]))
-
-
 def placements_by_id(
     geometry: SceneGeometry, copy_ids: Mapping[tuple, int] | None = None
 ) -> dict[int, list[Placement]]:
     """The geometry of every instance ID: its own parts and the copies that show it.
 
-    ``copy_ids`` maps a copy's :func:`copy_identity` to the instance ID the writer
-    gave it. A copy without one (copies sharing their source's ID: farm renders,
-    Distinct Copies off) belongs to the ID its pixels carry, when that is a labelled
-    instance.
+    ``copy_ids`` maps a copy's key to the instance ID its pixels get. A copy without
+    one (Distinct Copies off) belongs to the ID its pixels carry, when that is a
+    labelled instance.
     """
     copy_ids = copy_ids or {}
     groups = {ident: list(parts) for ident, parts in geometry.instances.items()}

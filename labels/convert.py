@@ -82,6 +82,12 @@ def _instance(ctx: FrameContext) -> None:
     png.write_png(ctx.path("instance"), ctx.labels.instance, filter="up")
 
 
+def _instance32(ctx: FrameContext) -> None:
+    (channel,) = BY_KEY["instance32"].channels
+    ids = ctx.labels.instance.astype(np.uint32)
+    exr.write_exr(ctx.path("instance32"), {channel: ids}, zlib_level=1)
+
+
 def _part(ctx: FrameContext) -> None:
     png.write_png(ctx.path("part"), ctx.labels.part, filter="up")
 
@@ -114,6 +120,7 @@ CONVERTERS: Mapping[str, Callable[[FrameContext], None]] = {
     "depth": _depth,
     "class": _class,
     "instance": _instance,
+    "instance32": _instance32,
     "part": _part,
     "normal": _normal,
     "flow": _flow,
@@ -133,15 +140,16 @@ def convert_frame(
     class_colors: Mapping[int, tuple[float, float, float]],
     class_names: Mapping[int, str],
     world_to_camera_cv: np.ndarray | None = None,
-    refine: Callable[[np.ndarray], np.ndarray] | None = None,
+    refine: Callable[[FrameLabels], np.ndarray] | None = None,
     remove_raw: bool = True,
 ) -> FrameLabels:
     """Convert frame ``frame``'s raw passes in ``raw_dir`` into the files of ``outputs``
     in the dataset folder ``root``.
 
     ``lookup`` maps instance IDs to classes (:func:`.passes.class_lookup`); ``refine``
-    may replace the instance map (copies told apart, :mod:`.copies`). Normals need the
-    camera's ``world_to_camera_cv`` at that frame. Returns the frame's labels.
+    gives the instance map from the frame's labels (copies told apart, :mod:`.copies`).
+    Normals need the camera's ``world_to_camera_cv`` at that frame. Returns the frame's
+    labels.
     """
     raw_path = layout.raw_path(raw_dir, frame)
     passes = raw_passes(read_raw(raw_path))
@@ -158,7 +166,7 @@ def convert_frame(
         passes["material"] if "part" in outputs else None,
     )
     if refine is not None:
-        labels = relabel(labels, refine(labels.instance), lookup)
+        labels = relabel(labels, refine(labels), lookup)
     context = FrameContext(
         root, raw_dir, frame, labels, world_to_camera_cv, class_colors, class_names
     )

@@ -14,6 +14,18 @@ from dataclasses import dataclass
 
 MAX_ID = 32767
 """Largest value Blender allows for ``Object.pass_index``."""
+MAX_ID_16 = 65535
+"""Largest ID a 16-bit instance map holds (copies get IDs above MAX_ID too)."""
+MAX_ID_32 = 2**32 - 1
+"""Largest ID a 32-bit instance map holds."""
+
+
+def instance_id_limit(outputs) -> int:
+    """The largest instance ID a run writing ``outputs`` can hold: a 32-bit map's when
+    it writes the 32-bit instance map and not the 16-bit PNG, else 65535."""
+    if "instance32" in outputs and "instance" not in outputs:
+        return MAX_ID_32
+    return MAX_ID_16
 
 
 class IdSpaceFull(ValueError):  # noqa: N818 - public name fixed by the API

@@ -134,9 +134,9 @@ def flow_from_vector(vector: np.ndarray, background: np.ndarray) -> dict[str, np
     return dict(zip(FLOW_CHANNELS, arrays, strict=True))
 
 
-def class_lookup(instance_classes: dict[int, int]) -> np.ndarray:
-    """A table mapping every instance ID 0..MAX_ID to its class ID (0 where unknown)."""
-    table = np.zeros(MAX_ID + 1, dtype=np.uint16)
+def class_lookup(instance_classes: dict[int, int], size: int = MAX_ID + 1) -> np.ndarray:
+    """A table mapping every instance ID below ``size`` to its class ID (0 where unknown)."""
+    table = np.zeros(size, dtype=np.uint16)
     for instance_id, class_id in instance_classes.items():
         table[instance_id] = class_id
     return table

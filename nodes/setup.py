@@ -11,7 +11,6 @@ import json
 from .. import compat, versioning
 from ..dataset import layout
 from ..dataset.outputs import BY_KEY, OUTPUTS
-from ..labels import copies
 
 FRAME_NODE = "Ground Truth"
 RENDER_LAYERS_NODE = "Ground Truth Render Layers"
@@ -263,48 +262,3 @@ def _link(tree, from_socket, to_socket):
 def _set_mute(node, mute):
     if node.mute != mute:
         node.mute = mute
-
-
-# The copy layer's outputs exist only during a render (see scene/copies.py).
-COPY_RENDER_LAYERS_NODE = "Ground Truth Copies Render Layers"
-COPY_SPLIT_NODE = "Ground Truth Copies Location"
-COPY_PACK_NODE = "Ground Truth Copies Pack"
-COPY_OUTPUT_NODE = "Ground Truth Copies Output"
-COPY_NODES = (COPY_OUTPUT_NODE, COPY_PACK_NODE, COPY_SPLIT_NODE, COPY_RENDER_LAYERS_NODE)
-
-
-def setup_copy_outputs(scene, copy_layer, output_dir, raw_owner=None):
-    """Write the copy layer's Random and Location AOVs to ``.raw/NNNNNN_copies.exr``."""
-    tree = compat.get_tree(scene)
-    nodes = tree.nodes
-    frame = nodes.get(FRAME_NODE)
-    layers = _get_or_new(nodes, "CompositorNodeRLayers", COPY_RENDER_LAYERS_NODE, frame)
-    layers.layer = copy_layer.name
-    split = _get_or_new(nodes, "CompositorNodeSeparateColor", COPY_SPLIT_NODE, frame)
-    pack = _get_or_new(nodes, "CompositorNodeCombineColor", COPY_PACK_NODE, frame)
-    output = _get_or_new(nodes, "CompositorNodeOutputFile", COPY_OUTPUT_NODE, frame)
-    _rgb_dir, raw_dir = output_paths(output_dir, raw_owner)
-    compat.configure_file_output(
-        output,
-        raw_dir,
-        "#" * layout.FRAME_DIGITS + layout.COPY_SUFFIX,
-        [(layout.COPY_LAYER, "RGBA")],
-        file_format="OPEN_EXR_MULTILAYER",
-        color_depth="32",
-    )
-    _link(tree, layers.outputs[copies.RANDOM_AOV], pack.inputs["Red"])
-    _link(tree, layers.outputs[copies.LOCATION_AOV], split.inputs[0])
-    _link(tree, split.outputs["Red"], pack.inputs["Green"])
-    _link(tree, split.outputs["Green"], pack.inputs["Blue"])
-    _link(tree, split.outputs["Blue"], pack.inputs["Alpha"])
-    _link(tree, pack.outputs[0], compat.file_output_input(output, 0, layout.COPY_LAYER))
-
-
-def remove_copy_outputs(scene):
-    tree = compat.get_tree(scene)
-    if tree is None:
-        return
-    for name in COPY_NODES:
-        node = tree.nodes.get(name)
-        if node is not None:
-            tree.nodes.remove(node)

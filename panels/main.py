@@ -12,9 +12,11 @@ import bpy
 
 from ..dataset.outputs import GROUPS, OUTPUTS
 from ..errors import GroundTruthError
+from ..labels.ids import MAX_ID_16, instance_id_limit
 from ..nodes import setup
 from ..operators.output import output_folder_state
 from ..operators.render import render_unavailable
+from ..render.options import outputs_from_settings
 from ..scene import classes
 
 
@@ -121,7 +123,9 @@ class VIEW3D_PT_ground_truth(GroundTruthPanel, bpy.types.Panel):
 
         item = classes.active_class(scene)
         if item is not None:
-            layout.prop(item, "stuff")
+            row = layout.row()
+            row.prop(item, "stuff")
+            row.prop(item, "share_copies")
         row = layout.row(align=True)
         row.operator(
             "ground_truth.assign_class",
@@ -172,6 +176,8 @@ def _draw_active_object(layout, scene, ob):
         split.label(text=f"{owner.ground_truth.instance_id} (part of {owner.name})")
     else:
         split.label(text=str(ob.ground_truth.instance_id or "None"))
+    if classes.draws_copies(ob):
+        box.prop(ob.ground_truth, "share_copies")
     _draw_parts(box, ob)
 
 
@@ -296,7 +302,11 @@ class VIEW3D_PT_ground_truth_output(GroundTruthPanel, bpy.types.Panel):
                 if output.group == group:
                     column.prop(settings, output.setting)
         # An option of the instance IDs, not a file.
-        layout.column(heading="Instances").prop(settings, "distinct_copies")
+        column = layout.column(heading="Instances")
+        column.prop(settings, "distinct_copies")
+        limit = instance_id_limit(outputs_from_settings(settings))
+        bits = 16 if limit == MAX_ID_16 else 32
+        column.label(text=f"Instance IDs up to {limit:,} ({bits}-bit map)")
 
 
 def summary_line(data):

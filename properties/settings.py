@@ -49,6 +49,13 @@ class GroundTruthClass(bpy.types.PropertyGroup):
         "things (cars, people): written to dataset.json and the class table file as 'stuff'",
         default=False,
     )
+    share_copies: BoolProperty(
+        name="Copies Share ID",
+        description="Copies of this class drawn by collection instances, particles or geometry "
+        "nodes keep the ID of the object they copy instead of getting their own (for scatters "
+        "of thousands: grass, leaves, gravel)",
+        default=False,
+    )
 
 
 class GroundTruthSceneSettings(bpy.types.PropertyGroup):
@@ -66,8 +73,8 @@ class GroundTruthSceneSettings(bpy.types.PropertyGroup):
     distinct_copies: BoolProperty(
         name="Distinct Copies",
         description="Give every copy drawn by a collection instance, particle system or geometry "
-        "nodes its own instance ID (adds a one-sample view layer to the render when copies of "
-        "labelled objects are on screen)",
+        "nodes its own instance ID, told apart by its geometry (no extra render pass). Off, "
+        "copies keep the ID of the object they copy",
         default=True,
     )
     use_scene_range: BoolProperty(
@@ -161,6 +168,13 @@ class GroundTruthObjectSettings(bpy.types.PropertyGroup):
         type=bpy.types.Object,
         name="Part Of",
         description="The labelled object whose instance this object renders as part of",
+        override={"LIBRARY_OVERRIDABLE"},
+    )
+    share_copies: BoolProperty(
+        name="Copies Share ID",
+        description="The copies this object draws (collection instance, particles, geometry "
+        "nodes) keep the ID of the object they copy instead of getting their own",
+        default=False,
         override={"LIBRARY_OVERRIDABLE"},
     )
     saved_color: FloatVectorProperty(size=4, subtype="COLOR", options={"HIDDEN"})

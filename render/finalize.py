@@ -8,7 +8,8 @@ import bpy
 
 from ..dataset import coco, framespec, layout, records
 from ..errors import GroundTruthError
-from ..scene import classes, frame_info
+from ..labels.ids import instance_id_limit
+from ..scene import classes, copies, frame_info
 from .options import options_from_settings
 from .writer import DatasetWriter
 
@@ -54,7 +55,10 @@ def finalize(scene, output_dir, expected=None):
         frames=(),
         view_layer=scene.view_layers[0].name,
     )
-    writer = DatasetWriter(scene, options, labels, layout.raw_folder(output_dir))
+    plan = copies.make_plan(
+        scene, labels, options.distinct_copies, instance_id_limit(options.outputs)
+    )
+    writer = DatasetWriter(scene, options, labels, layout.raw_folder(output_dir), plan.table)
     pending = raw_frames(output_dir)
     state = writer.inspect_folder(pending, farm=True)
     if not pending and not state.listed:
@@ -66,16 +70,17 @@ def finalize(scene, output_dir, expected=None):
     report = FinalizeReport()
     current = scene.frame_current
     try:
-        for frame in pending:
-            scene.frame_set(frame)
-            depsgraph = bpy.context.evaluated_depsgraph_get()
-            info = frame_info.collect(scene, depsgraph, options, labels)
-            try:
-                writer.finish_frame(frame, info)
-            except GroundTruthError as error:
-                report.damaged.append((frame, str(error)))
-                continue
-            report.converted.append(frame)
+        with copies.render_instancing(scene):
+            for frame in pending:
+                scene.frame_set(frame)
+                depsgraph = bpy.context.evaluated_depsgraph_get()
+                info = frame_info.collect(scene, depsgraph, options, labels, plan)
+                try:
+                    writer.finish_frame(frame, info)
+                except GroundTruthError as error:
+                    report.damaged.append((frame, str(error)))
+                    continue
+                report.converted.append(frame)
     finally:
         scene.frame_set(current)
     for frame in records.recorded_frames(output_dir):

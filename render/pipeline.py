@@ -16,7 +16,8 @@ import bpy
 
 from ..dataset import layout, records
 from ..errors import GroundTruthError
-from ..scene import classes, frame_info
+from ..labels.ids import instance_id_limit
+from ..scene import classes, copies, frame_info
 from . import validate
 from .options import options_from_settings
 from .session import RenderSession
@@ -73,9 +74,16 @@ class RenderJob:
             raise GroundTruthError(f"Samples must be 1 to {validate.MAX_SAMPLES}")
         self.report = RenderReport(output_dir=output_dir, warnings=warnings)
         self.labels = classes.label_table(scene)
+        self.copy_plan = copies.make_plan(
+            scene, self.labels, options.distinct_copies, instance_id_limit(options.outputs)
+        )
         self.raw_owner = records.owner()
         self.writer = DatasetWriter(
-            scene, options, self.labels, layout.raw_folder(output_dir, self.raw_owner)
+            scene,
+            options,
+            self.labels,
+            layout.raw_folder(output_dir, self.raw_owner),
+            self.copy_plan.table,
         )
         self.folder = self.writer.inspect_folder(options.frames)
         resume = options.resume and not self.folder.replace
@@ -160,9 +168,8 @@ class RenderJob:
                 # Not listed while it is made again: a kill leaves it unlisted.
                 records.remove_record(self.options.output_dir, frame)
                 scene.frame_set(frame)
-                layer = {"layer": session.render_layer} if session.render_layer else {}
                 with _blender_output(shown=not self.options.quiet):
-                    result = bpy.ops.render.render(write_still=False, **layer)
+                    result = bpy.ops.render.render(write_still=False, layer=self.view_layer.name)
                 if "FINISHED" not in result:
                     raise GroundTruthError(f"Blender did not finish rendering frame {frame}")
                 info = frame_info.collect(
@@ -170,7 +177,7 @@ class RenderJob:
                     bpy.context.evaluated_depsgraph_get(),
                     self.options,
                     self.labels,
-                    with_copies=session.copy_layer is not None,
+                    self.copy_plan,
                 )
                 # Converted on the worker while the next frame renders.
                 try:

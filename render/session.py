@@ -2,16 +2,13 @@
 
 ``RenderSession`` is a context manager. Whatever it changes (engine, compositing,
 samples, motion blur for optical flow, the compositor setup, passes, foreign pass
-indices, the preview colours, the copy layer and its material AOVs, the current
-frame) is put back on exit, whether the render finished, failed or was cancelled.
-Each change registers its undo on a :class:`contextlib.ExitStack` as it is made, so
-every undo runs even when an earlier one fails; the failures are chained and raised
-together.
+indices, the preview colours, particle display amounts, the current frame) is put
+back on exit, whether the render finished, failed or was cancelled. Each change
+registers its undo on a :class:`contextlib.ExitStack` as it is made, so every undo
+runs even when an earlier one fails; the failures are chained and raised together.
 """
 
 import contextlib
-
-import bpy
 
 from ..errors import GroundTruthError
 from ..nodes import setup
@@ -34,7 +31,6 @@ class RenderSession:
         self.view_layer = view_layer
         self.options = options
         self.labels = labels
-        self.copy_layer = None
         self._stack = contextlib.ExitStack()
 
     def __enter__(self):
@@ -87,7 +83,8 @@ class RenderSession:
             self._stack.callback(viewport.refresh_colors, scene)
         self._zero_foreign_pass_indices()
         self._set_compositor()
-        self._add_copy_layer()
+        # Copies are read from the viewport's depsgraph: as many as the render draws.
+        self._stack.enter_context(copies.render_instancing(scene))
 
     def _set_compositor(self):
         scene, options = self.scene, self.options
@@ -109,32 +106,6 @@ class RenderSession:
         setup.setup_compositor(
             scene, self.view_layer, options.output_dir, options.outputs, self.raw_owner
         )
-
-    @property
-    def render_layer(self):
-        """The ``layer`` argument of the render: None renders the copy layer too."""
-        return None if self.copy_layer is not None else self.view_layer.name
-
-    def _add_copy_layer(self):
-        # Copies of labelled objects on screen: a one-sample layer tells them apart.
-        scene = self.scene
-        if not self.options.distinct_copies:
-            return
-        found = copies.labelled_copies(
-            scene, bpy.context.evaluated_depsgraph_get(), self.labels.class_ids
-        )
-        if not found:
-            return
-        self._stack.callback(copies.add_material_aovs([m for c in found for m in c["materials"]]))
-        for layer in scene.view_layers:
-            if layer != self.view_layer and layer.use:
-                # Only the two layers render; the others get their flag back after.
-                self._set(layer, "use", False)
-        layer = copies.add_copy_layer(scene, self.view_layer)
-        self.copy_layer = layer
-        self._stack.callback(scene.view_layers.remove, layer)
-        setup.setup_copy_outputs(scene, layer, self.options.output_dir, self.raw_owner)
-        self._stack.callback(setup.remove_copy_outputs, scene)
 
     def _set_cycles(self):
         cycles = self.scene.cycles
@@ -165,7 +136,7 @@ class RenderSession:
     def _zero_foreign_pass_indices(self):
         # Pass indices the user set by hand on unlabelled objects would show up as
         # instances; they read 0 for the render and get their value back after.
-        for ob in self.scene.objects:
+        for ob in classes.labelling_objects(self.scene):
             # Linked objects included: Blender lets a session change their pass index.
             if classes.is_foreign_pass_index(ob):
                 self._set(ob, "pass_index", 0)

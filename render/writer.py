@@ -31,6 +31,7 @@ from ..dataset import description as dataset_json
 from ..dataset.outputs import BY_KEY, frame_outputs
 from ..errors import GroundTruthError
 from ..labels import amodal, annotations, convert, copies, passes
+from ..labels.ids import MAX_ID, MAX_ID_16
 from ..labels.masks import bboxes_from_instance_map
 from ..scene import frame_info
 
@@ -77,7 +78,7 @@ class DatasetWriter:
     folder the compositor writes this run's raw passes to.
     """
 
-    def __init__(self, scene, options, labels, raw_dir):
+    def __init__(self, scene, options, labels, raw_dir, copy_table=None):
         self.options = options
         self.output_dir = options.output_dir
         self.raw_dir = raw_dir
@@ -85,10 +86,14 @@ class DatasetWriter:
         self._unit_scale = scene.unit_settings.scale_length
         self._class_colors = {c.id: c.color for c in labels.classes}
         self._class_names = {c.id: c.name for c in labels.classes}
-        self._lookup = passes.class_lookup({i.id: i.class_id for i in labels.instances})
+        # Copies get IDs after the labelled objects' (labels/copies.py); beyond 65535
+        # the instance map is 32-bit.
+        last_id = copy_table.last_id if copy_table is not None else 0
+        self._copy_dtype = np.uint32 if last_id > MAX_ID_16 else np.uint16
+        self._lookup = passes.class_lookup(
+            {i.id: i.class_id for i in labels.instances}, size=max(MAX_ID, last_id) + 1
+        )
         self._frame_keys = [o.key for o in frame_outputs(options.outputs)]
-        self._copies = None  # labels.copies.CopyTable, made when copies first show up
-        self._copy_entries = {}  # copy ID -> its instance entry (worker thread)
         self._records = {}  # frame -> (mtime_ns, record): records read so far
         self._coco_written = 0.0
         self._coco_dirty = False
@@ -103,6 +108,7 @@ class DatasetWriter:
             else "",
             "resolution": frame_info.image_size(scene),
             "parts": material_parts(bpy.context.evaluated_depsgraph_get()),
+            "copy_blocks": copy_table.describe() if copy_table is not None else [],
         }
 
     # ------------------------------------------------------------------ the folder
@@ -249,9 +255,7 @@ class DatasetWriter:
                 class_colors=self._class_colors,
                 class_names=self._class_names,
                 world_to_camera_cv=camera["world_to_camera_cv"] if camera else None,
-                refine=(lambda instance: self._copy_ids(frame, instance, found_copies))
-                if found_copies
-                else None,
+                refine=(lambda labels: self._copy_ids(labels, info)) if found_copies else None,
             )
         except ValueError as error:  # a raw file Blender did not write whole
             raise GroundTruthError(f"Frame {frame}: {error} ({why_incomplete(raw)})") from error
@@ -260,11 +264,8 @@ class DatasetWriter:
         height, width = labels.instance.shape
         # Amodal silhouettes (labels/amodal.py), keyed by the IDs given to copies here.
         silhouettes = document = None
-        if info is not None and info.get("geometry") is not None:
-            copy_ids = {
-                amodal.copy_identity(c["key"]): self._copies.id_of(c["key"])
-                for c in found_copies or []
-            }
+        if outputs & {"amodal", "visible_fraction"} and info is not None:
+            copy_ids = {c["key"]: c["id"] for c in found_copies or []}
             silhouettes = amodal.frame_amodal(
                 info["geometry"], camera, labels.instance, boxes, copy_ids
             )
@@ -272,10 +273,13 @@ class DatasetWriter:
                 entries = amodal.file_entries(silhouettes, (height, width))
                 document = amodal_file.frame_document(frame, width, height, entries)
                 amodal_file.write_frame(root, frame, document)
+        # Copies that show (or have amodal pixels in the image) are listed in meta, the
+        # record and dataset.json: a scatter of thousands lists the copies in view.
+        shown = set(boxes) | {i for i, s in (silhouettes or {}).items() if s.amodal_pixels}
         instances = None
         if "meta" in outputs and info is not None:
             inputs = info["instances"] + [
-                {**c, "id": self._copies.id_of(c["key"])} for c in found_copies or []
+                c for c in found_copies or [] if c["distinct"] and c["id"] in shown
             ]
             instances = annotations.instance_annotations(
                 labels.instance,
@@ -286,10 +290,9 @@ class DatasetWriter:
                 if silhouettes is not None
                 else None,
             )
-            meta.write_meta(
-                root, frame, meta.frame_meta(frame, width, height, info["camera"], instances)
-            )
-        found = {"copies": self._frame_copies(found_copies)}
+            frame_meta = meta.frame_meta(frame, width, height, info["camera"], instances)
+            meta.write_meta(root, frame, frame_meta, converted=True)
+        found = {"copies": self._frame_copies(found_copies, shown)}
         if "coco" in outputs:
             image, entries = coco.frame_entry(
                 root,
@@ -340,52 +343,42 @@ class DatasetWriter:
         records.write_record(self.output_dir, record)
         self._coco_dirty = True
 
-    def _frame_copies(self, found_copies):
-        if not found_copies:
-            return []
-        ids = {self._copies.id_of(c["key"]) for c in found_copies}
-        return [self._copy_entries[i] for i in sorted(ids)]
-
-    def _copy_ids(self, frame, instance, found_copies):
-        """The instance map with each copy's own ID (see labels/copies.py)."""
-        path = layout.raw_path(self.raw_dir, frame, layout.COPY_SUFFIX)
-        channels = exr.read_exr(path)
-        random, *location = passes.layer_arrays(channels, layout.COPY_LAYER, 4)
-        if self._copies is None:
-            known = {
-                (i["instancer"], tuple(i["copy"]), i["owner"]): i["id"]
-                for i in self._previous_instances()
-                if "copy" in i
-            }
-            first = max([0, *(i.id for i in self.labels.instances)]) + 1
-            self._copies = copies.CopyTable(first, known)
-        result = copies.assign_copy_ids(
-            instance,
-            random,
-            np.stack(location, axis=-1),
-            [c["copy"] for c in found_copies],
-            self._copies,
-        )
-        for found in found_copies:
-            copy_id = self._copies.id_of(found["key"])
-            self._lookup[copy_id] = found["class_id"]
-            self._copy_entries.setdefault(
-                copy_id,
-                {
-                    "id": copy_id,
+    def _frame_copies(self, found_copies, shown):
+        """The dataset.json entries of the copies with IDs of their own that show in a
+        frame (IDs in ``shown``)."""
+        entries = {}
+        for found in found_copies or []:
+            if found["distinct"] and found["id"] in shown:
+                entry = {
+                    "id": found["id"],
                     "object": found["object"],
                     "class_id": found["class_id"],
-                    "instancer": found["key"][0],
+                    "instancer": found["instancer"],
                     "copy": list(found["key"][1]),
-                    "owner": found["key"][2],
-                },
-            )
-        os.remove(path)
-        return result
+                }
+                if found["particle_system"]:
+                    entry["particle_system"] = found["particle_system"]
+                entries[found["id"]] = entry
+        return [entries[i] for i in sorted(entries)]
 
-    def _previous_instances(self):
-        previous = dataset_json.read(self.output_dir)
-        return previous["instances"] if previous else []
+    def _copy_ids(self, labels, info):
+        """The frame's instance map with each copy's pixels given its ID (see
+        labels/copies.py)."""
+        found_copies = info["copies"]
+        for found in found_copies:
+            self._lookup[found["id"]] = found["class_id"]
+        instance = labels.instance
+        if self._copy_dtype != instance.dtype:
+            instance = instance.astype(self._copy_dtype)
+        if info.get("geometry") is None:
+            return instance  # every copy's pixels carry its ID already
+        return copies.assign_copy_ids(
+            instance,
+            labels.depth / self._unit_scale,
+            info["geometry"],
+            info["camera"],
+            {c["key"]: c["id"] for c in found_copies},
+        )
 
     # ------------------------------------------------------------------ the index
 

@@ -15,6 +15,8 @@ follows that chain exactly as the instance ID planner does.
 import json
 from dataclasses import dataclass, field
 
+import bpy
+
 from ..dataset.description import hex_color, parse_hex
 from ..errors import GroundTruthError
 from ..labels.ids import (
@@ -107,10 +109,81 @@ def active_class(scene):
     return None
 
 
+def _id_references(node_tree, seen):
+    """Objects and collections a geometry-nodes tree names (Object Info, Collection Info,
+    nested groups), by their sockets' default values."""
+    if node_tree is None or node_tree.as_pointer() in seen:
+        return
+    seen.add(node_tree.as_pointer())
+    for node in node_tree.nodes:
+        if node.type == "GROUP":
+            yield from _id_references(node.node_tree, seen)
+            continue
+        for socket in node.inputs:
+            value = getattr(socket, "default_value", None)
+            if isinstance(value, bpy.types.Object | bpy.types.Collection):
+                yield value
+
+
+def _drawn_by(ob, seen):
+    """The objects and collections ``ob`` instances."""
+    if ob.instance_type == "COLLECTION" and ob.instance_collection is not None:
+        yield ob.instance_collection
+    for system in getattr(ob, "particle_systems", ()):
+        settings = system.settings
+        if settings.render_type == "OBJECT" and settings.instance_object is not None:
+            yield settings.instance_object
+        elif settings.render_type == "COLLECTION" and settings.instance_collection is not None:
+            yield settings.instance_collection
+    for modifier in ob.modifiers:
+        if modifier.type != "NODES":
+            continue
+        yield from _id_references(modifier.node_group, seen)
+        for _key, value in modifier.items():
+            if isinstance(value, bpy.types.Object | bpy.types.Collection):
+                yield value
+
+
+def draws_copies(ob):
+    """Whether ``ob`` is an instancer: it draws copies of other objects."""
+    return any(True for _item in _drawn_by(ob, set()))
+
+
+def instanced_objects(scene):
+    """Objects the scene draws only through instancers: sources in collections that are
+    instanced but not linked to the scene (an asset collection), in name order.
+
+    Found from the instancers' settings (collection instances, particle systems, and the
+    Object Info and Collection Info nodes and object inputs of geometry nodes), nested
+    instancing included.
+    """
+    in_scene = {ob.as_pointer() for ob in scene.objects}
+    found = {}
+    seen = set()
+    todo = list(scene.objects)
+    while todo:
+        ob = todo.pop()
+        for item in _drawn_by(ob, seen):
+            members = item.all_objects if isinstance(item, bpy.types.Collection) else [item]
+            for member in members:
+                pointer = member.as_pointer()
+                if pointer not in in_scene and pointer not in found:
+                    found[pointer] = member
+                    todo.append(member)
+    return sorted(found.values(), key=lambda ob: ob.name_full)
+
+
+def labelling_objects(scene):
+    """The objects whose labels a render reads: the scene's, and those it draws only
+    through instancers (:func:`instanced_objects`)."""
+    return [*scene.objects, *instanced_objects(scene)]
+
+
 def class_object_counts(scene):
-    """Count objects per class ID in the scene."""
+    """Count objects per class ID in the scene (the objects it draws through
+    instancers included)."""
     counts = {}
-    for ob in scene.objects:
+    for ob in labelling_objects(scene):
         cid = ob.ground_truth.class_id
         if cid:
             counts[cid] = counts.get(cid, 0) + 1
@@ -442,7 +515,7 @@ def _instance_plan(scene):
 
     ``name_full``, because a linked object may have the same name as a local one.
     """
-    objects = list(scene.objects)
+    objects = labelling_objects(scene)
     class_ids = [_valid_class(scene, ob.ground_truth.class_id) for ob in objects]
     # A linked object's ID cannot change, so a local object holding the same ID makes way.
     fixed = {

@@ -8,7 +8,7 @@ it returns plain values, made fresh for the frame, that the worker thread turns 
 import numpy as np
 
 from ..geometry import boxes, transforms
-from ..labels import amodal, annotations
+from ..labels import annotations
 from . import classes, copies, occlusion
 
 
@@ -131,26 +131,30 @@ def instance_inputs(scene, depsgraph, instances):
     return result
 
 
-def collect(scene, depsgraph, options, labels, *, with_copies=False):
-    """Everything the worker needs to write the frame's meta (and tell copies apart).
+def collect(scene, depsgraph, options, labels, copy_plan=None):
+    """Everything the worker needs to write the frame's labels and meta.
 
-    With amodal masks or visible fractions asked for, ``geometry`` holds the triangles
-    of every instance and copy (:func:`.occlusion.scene_geometry`).
+    ``copies`` lists the labelled copies drawn now (:func:`.copies.labelled_copies`,
+    with ``copy_plan``, the run's :class:`~.copies.CopyPlan`, when it gives copies IDs).
+    ``geometry`` holds the triangles of every instance and copy
+    (:func:`.occlusion.scene_geometry`) when the worker needs them: for amodal masks
+    and visible fractions, and to find the pixels of copies whose ID differs from the
+    pass index Cycles gives them.
 
     ``options`` are the run's :class:`~ground_truth.render.options.RenderOptions`,
     ``labels`` its :class:`~ground_truth.labels.tables.LabelTable`.
     """
     camera = camera_block(scene, depsgraph)
     inputs = instance_inputs(scene, depsgraph, labels.instances)
-    found = copies.labelled_copies(scene, depsgraph, labels.class_ids) if with_copies else []
+    found = []
+    if copy_plan is not None and copy_plan.distinct:
+        found = copies.labelled_copies(scene, depsgraph, copy_plan)
     geometry = None
-    if options.outputs & {"amodal", "visible_fraction"}:
-        # Triangles as numpy arrays; the worker rasterises the silhouettes.
+    moving = any(c["id"] != c["carried"] for c in found)
+    if moving or options.outputs & {"amodal", "visible_fraction"}:
+        # Triangles as numpy arrays; the worker rasterises them.
         geometry = occlusion.scene_geometry(
-            scene,
-            depsgraph,
-            [i["id"] for i in inputs],
-            [amodal.copy_identity(c["key"]) for c in found],
+            scene, depsgraph, [i["id"] for i in inputs], [c["key"] for c in found]
         )
     return {
         "camera": camera,

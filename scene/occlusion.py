@@ -29,6 +29,7 @@ import numpy as np
 
 from ..geometry import raster
 from ..labels.amodal import CopyPlacement, Mesh, Placement, SceneGeometry
+from . import copies as copies_module
 from .classes import GEOMETRY_TYPES
 
 
@@ -86,7 +87,7 @@ def read_mesh(ob):
 
 
 def _matrix(value):
-    return np.array([list(row) for row in value], dtype=np.float64)
+    return np.array(value, dtype=np.float64)
 
 
 class _Reader:
@@ -121,18 +122,19 @@ def _mesh_key(ob):
     return ("object", ob.original.as_pointer(), data)
 
 
-def scene_geometry(scene, depsgraph, ids, copy_instances=()):
-    """What the writer thread needs for the frame's amodal masks (a ``SceneGeometry``).
+def scene_geometry(scene, depsgraph, ids, copy_keys=()):
+    """What the writer thread needs for the frame's amodal masks and copy IDs (a
+    ``SceneGeometry``).
 
-    ``ids`` are the labelled instance IDs (the instance table's); ``copy_instances``
-    the :func:`~ground_truth.labels.amodal.copy_identity` of the copies that get IDs of
-    their own this frame (copies of labelled objects during a Ground Truth render).
-    Other copies are read only when the pass index they carry is one of ``ids``.
+    ``ids`` are the labelled instance IDs (the instance table's); ``copy_keys`` the keys
+    (:func:`.copies.copy_key`) of the labelled copies drawn this frame. Other copies are
+    read only when the pass index they carry is one of ``ids``.
     """
     wanted = {int(i) for i in ids}
-    copy_instances = set(copy_instances)
+    copy_keys = set(copy_keys)
     rendered = rendered_objects(depsgraph.view_layer)
     reader = _Reader()
+    owners = copies_module.DataOwners()
     instances = {}
     copies = []
     evaluated = set()
@@ -157,20 +159,20 @@ def scene_geometry(scene, depsgraph, ids, copy_instances=()):
                     shapes.append(ob)
             continue
         parent = instance.parent.original
-        identity = (parent.name_full, tuple(instance.persistent_id))
-        if identity not in copy_instances and ob.original == parent:
+        source = copies_module.source_object(instance, parent, owners)
+        if source == parent:
             # The object's own geometry handed out as instances (text and curves,
-            # geometry made by geometry nodes, and geometry-nodes copies of other
-            # objects when copies share IDs: their pixels carry the instancer's).
+            # geometry made by geometry nodes).
             if parent.pass_index in wanted and parent.as_pointer() in rendered:
                 handed_out.add(parent.as_pointer())
                 add(parent.pass_index, reader.place(ob, _mesh_key(ob), instance.matrix_world))
             continue
-        if identity not in copy_instances and ob.pass_index not in wanted:
+        key = copies_module.copy_key(instance, parent, source)
+        if key not in copy_keys and ob.pass_index not in wanted:
             continue
         placement = reader.place(ob, _mesh_key(ob), instance.matrix_world)
         if placement is not None:
-            copies.append(CopyPlacement(identity, int(ob.pass_index), placement))
+            copies.append(CopyPlacement(key, int(ob.pass_index), placement))
     for ob in shapes:
         if ob.original.as_pointer() not in handed_out:
             add(ob.pass_index, reader.place(ob, _mesh_key(ob), ob.matrix_world))

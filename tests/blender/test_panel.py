@@ -103,7 +103,7 @@ def test_classes_and_a_labelled_active_object(scene):
     assert [e["item"].name for e in items] == ["Vehicle", "Person"]
     # Each row's colour and name; the selected class's Stuff checkbox below the list.
     assert props(main, settings.classes[0]) == ["color", "name"]
-    assert props(main, settings.classes[1]) == ["color", "name", "stuff"]
+    assert props(main, settings.classes[1]) == ["color", "name", "stuff", "share_copies"]
     texts_ = [text for text, _ in labels(main)]
     # ID and object count of each class in the list.
     assert texts_[:4] == ["1", "2", "2", "0"]
@@ -273,7 +273,7 @@ def test_every_visible_setting_is_somewhere_in_the_panels(scene):
     assert visible - shown == set()
     # The class's own settings too: colour and name in the list, stuff below it.
     main = draw_all(scene, active_object=box)[MAIN]
-    assert set(props(main, settings.classes[0])) == {"color", "name", "stuff"}
+    assert set(props(main, settings.classes[0])) == {"color", "name", "share_copies", "stuff"}
 
 
 def test_the_recorder_rejects_what_blender_would_reject(scene):
@@ -341,3 +341,23 @@ def test_the_dump_reads_as_the_panels_do(scene):
     assert "Class  [1  Vehicle v]" in text
     assert "    == Output ==" in text and "        == Farm ==" in text
     assert text.rstrip().endswith("[Unlabelled]")
+
+
+def test_copy_ids_show_their_choice_and_their_limit(scene):
+    add_camera(scene)
+    box = add_box(scene, "Box", (0, 0, 0), (1, 1, 1))
+    label([box], "Car")
+    collection = bpy.data.collections.new("Cars")
+    empty = bpy.data.objects.new("Car park", None)
+    empty.instance_type = "COLLECTION"
+    empty.instance_collection = collection
+    scene.collection.objects.link(empty)
+    logs = draw_all(scene, active_object=empty)
+    # The instancer's own choice sits in the active object's box; a plain object has none.
+    assert props(logs[MAIN], empty.ground_truth) == ["share_copies"]
+    assert props(draw_all(scene, active_object=box)[MAIN], box.ground_truth) == []
+    assert ("Instance IDs up to 65,535 (16-bit map)", "NONE") in labels(logs[OUTPUT])
+    scene.ground_truth.output_instance = False
+    scene.ground_truth.output_instance32 = True
+    shown = labels(draw_all(scene)[OUTPUT])
+    assert ("Instance IDs up to 4,294,967,295 (32-bit map)", "NONE") in shown

@@ -226,3 +226,21 @@ def test_write_validation(tmp_path):
     with pytest.raises(ValueError, match="PIZ"):
         write_exr(tmp_path / "a.exr", {"a": np.zeros((2, 2))}, "PIZ")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("compression", ["NONE", "ZIP"])
+def test_unsigned_integer_channels_are_written_as_uint(tmp_path, compression):
+    # A 32-bit instance map beside a float channel: exact IDs above 2**24 too.
+    ids = RNG.integers(0, 2**32, size=(19, 23), dtype=np.uint64).astype(np.uint32)
+    ids[0, 0] = 2**32 - 1
+    depth = RNG.random((19, 23)).astype(np.float32)
+    path = tmp_path / "ids.exr"
+    write_exr(path, {"id": ids, "Y": depth}, compression=compression)
+    channels = read_exr(path)
+    assert channels["id"].dtype == np.uint32
+    np.testing.assert_array_equal(channels["id"], ids)
+    np.testing.assert_array_equal(channels["Y"], depth)
+    types = {c["name"]: c["type"] for c in exr_header(path)["channels"]}
+    assert types == {"id": "UINT", "Y": "FLOAT"}
+    theirs, _header = _read_openexr(path)
+    np.testing.assert_array_equal(theirs["id"], ids)

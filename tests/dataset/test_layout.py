@@ -44,7 +44,6 @@ def test_dataset_wide_files_and_raw_passes():
     raw = [os.path.basename(p) for p in layout.raw_frame_files(farm, 3)]
     assert raw == [
         "000003.exr",
-        "000003_copies.exr",
         "000003_normal.exr",
         "000003_vector.exr",
         "000003.bmp",

@@ -186,3 +186,59 @@ def test_the_first_sample_offset_follows_cycles_filter_table():
     assert raster.first_sample_offset("BLACKMAN_HARRIS", 0.01) < 1e-5
     with pytest.raises(ValueError):
         raster.first_sample_offset("MITCHELL", 1.5)
+
+
+def ray_depths(points_cam, triangles, k_matrix, shape, offset):
+    """Oracle: per triangle, the planar depth where each sample's ray meets it (nan: miss)."""
+    height, width = shape
+    rows, cols = np.mgrid[0:height, 0:width]
+    pixels = np.stack([cols + 0.5 + offset, rows + 0.5 - offset, np.ones(rows.shape)], -1)
+    directions = pixels.reshape(-1, 3) @ np.linalg.inv(k_matrix).T  # z = 1
+    result = []
+    for a, b, c in points_cam[triangles]:
+        normal = np.cross(b - a, c - a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            depth = (a @ normal) / (directions @ normal)
+        point = directions * depth[:, None]
+        weights = np.linalg.solve(np.array([b - a, c - a, normal]).T, (point - a).T).T
+        s, t = weights[:, 0], weights[:, 1]
+        result.append(np.where((s >= 0) & (t >= 0) & (s + t <= 1), depth, np.nan))
+    return np.array(result)
+
+
+@pytest.mark.parametrize("per_pass", [1 << 18, 5])
+def test_depth_fragments_give_each_covered_sample_its_ray_depth(monkeypatch, per_pass):
+    monkeypatch.setattr(raster, "SPANS_PER_PASS", per_pass)
+    shape = (30, 40)
+    k_matrix = camera.intrinsics(35.0, 36.0, 24.0, "AUTO", 0.1, -0.05, 40, 30)
+    points = RNG.uniform([-2, -1.5, 2.0], [2, 1.5, 8.0], size=(15, 3))
+    triangles = np.arange(15).reshape(5, 3)
+    offset = raster.first_sample_offset("BLACKMAN_HARRIS", 1.5)
+    expected = ray_depths(points, triangles, k_matrix, shape, offset)
+    found = np.full(expected.shape, np.nan)
+    for tri, pixel, depth in raster.depth_fragments(
+        points[triangles], k_matrix, ortho=False, shape=shape, offset=offset
+    ):
+        assert np.isnan(found[tri, pixel]).all()  # each sample once per triangle
+        found[tri, pixel] = depth
+    assert np.isfinite(expected).sum() > 200
+    np.testing.assert_array_equal(np.isfinite(found), np.isfinite(expected))
+    np.testing.assert_allclose(found[np.isfinite(found)], expected[np.isfinite(expected)], 1e-9)
+
+
+def test_orthographic_depth_fragments_read_the_plane_along_z():
+    k_matrix = camera.intrinsics(
+        50.0, 36.0, 24.0, "AUTO", 0.0, 0.0, 64, 48, ortho=True, ortho_scale=6.4
+    )  # 10 px per unit, principal point (32, 24)
+    # A plane tilted in x: z = 3 + 0.5 x.
+    points = np.array([[-1.0, -1.0, 2.5], [1.0, -1.0, 3.5], [0.0, 1.0, 3.0]])
+    pixels, depths = [], []
+    for _tri, pixel, depth in raster.depth_fragments(
+        points[None], k_matrix, ortho=True, shape=(48, 64)
+    ):
+        pixels.append(pixel)
+        depths.append(depth)
+    pixel, depth = np.concatenate(pixels), np.concatenate(depths)
+    x = ((pixel % 64) + 0.5 - 32.0) / 10.0
+    assert len(pixel) > 100
+    np.testing.assert_allclose(depth, 3.0 + 0.5 * x, atol=1e-12)

@@ -98,8 +98,6 @@ def test_copies_join_their_own_id_or_the_id_they_carry():
     # Without copy IDs (a farm render) both show the source's ID.
     shared = amodal.placements_by_id(geometry)
     assert [p.matrix[0, 3] for p in shared[1]] == [-3.0, -1.0]
-    key = ("Empty", (0, 1), "Owner")
-    assert amodal.copy_identity(key) == ("Empty", (0, 1))
 
 
 def test_meta_fields_cover_every_instance():
