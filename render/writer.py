@@ -28,9 +28,11 @@ from ..codecs import exr, png
 from ..dataset import amodal as amodal_file
 from ..dataset import coco, layout, meta, records
 from ..dataset import description as dataset_json
+from ..dataset import models as model_files
 from ..dataset.outputs import BY_KEY, frame_outputs
 from ..errors import GroundTruthError
 from ..labels import amodal, annotations, convert, copies, passes
+from ..labels import models as object_models
 from ..labels.masks import bboxes_from_instance_map
 from ..scene import frame_info
 
@@ -260,31 +262,38 @@ class DatasetWriter:
         height, width = labels.instance.shape
         # Amodal silhouettes (labels/amodal.py), keyed by the IDs given to copies here.
         silhouettes = document = None
-        if info is not None and info.get("geometry") is not None:
-            copy_ids = {
-                amodal.copy_identity(c["key"]): self._copies.id_of(c["key"])
-                for c in found_copies or []
-            }
-            silhouettes = amodal.frame_amodal(
-                info["geometry"], camera, labels.instance, boxes, copy_ids
-            )
+        geometry = info.get("geometry") if info is not None else None
+        copy_ids = {
+            amodal.copy_identity(c["key"]): self._copies.id_of(c["key"]) for c in found_copies or []
+        }
+        if geometry is not None and outputs & {"amodal", "visible_fraction"}:
+            silhouettes = amodal.frame_amodal(geometry, camera, labels.instance, boxes, copy_ids)
             if "amodal" in outputs:
                 entries = amodal.file_entries(silhouettes, (height, width))
                 document = amodal_file.frame_document(frame, width, height, entries)
                 amodal_file.write_frame(root, frame, document)
+        inputs = (
+            info["instances"]
+            + [{**c, "id": self._copies.id_of(c["key"])} for c in found_copies or []]
+            if info is not None
+            else []
+        )
+        # Object models (labels/models.py) in the frames of the meta's entries.
+        models = None
+        if geometry is not None and "models" in outputs:
+            models = object_models.frame_models(geometry, inputs, copy_ids, self._unit_scale)
+            model_files.write_models(root, models.values(), self._unit_scale)
         instances = None
         if "meta" in outputs and info is not None:
-            inputs = info["instances"] + [
-                {**c, "id": self._copies.id_of(c["key"])} for c in found_copies or []
-            ]
-            instances = annotations.instance_annotations(
-                labels.instance,
-                inputs,
-                info["camera"]["world_to_camera_cv"],
-                boxes,
+            fields = (
                 amodal.meta_fields(silhouettes, [i["id"] for i in inputs], "amodal" in outputs)
                 if silhouettes is not None
-                else None,
+                else None
+            )
+            if models is not None:
+                fields = object_models.meta_fields(models, camera["world_to_camera_cv"], fields)
+            instances = annotations.instance_annotations(
+                labels.instance, inputs, info["camera"]["world_to_camera_cv"], boxes, fields
             )
             meta.write_meta(
                 root, frame, meta.frame_meta(frame, width, height, info["camera"], instances)

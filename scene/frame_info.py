@@ -134,8 +134,8 @@ def instance_inputs(scene, depsgraph, instances):
 def collect(scene, depsgraph, options, labels, *, with_copies=False):
     """Everything the worker needs to write the frame's meta (and tell copies apart).
 
-    With amodal masks or visible fractions asked for, ``geometry`` holds the triangles
-    of every instance and copy (:func:`.occlusion.scene_geometry`).
+    With amodal masks, visible fractions or object models asked for, ``geometry`` holds
+    the triangles of every instance and copy (:func:`.occlusion.scene_geometry`).
 
     ``options`` are the run's :class:`~ground_truth.render.options.RenderOptions`,
     ``labels`` its :class:`~ground_truth.labels.tables.LabelTable`.
@@ -144,7 +144,7 @@ def collect(scene, depsgraph, options, labels, *, with_copies=False):
     inputs = instance_inputs(scene, depsgraph, labels.instances)
     found = copies.labelled_copies(scene, depsgraph, labels.class_ids) if with_copies else []
     geometry = None
-    if options.outputs & {"amodal", "visible_fraction"}:
+    if options.outputs & {"amodal", "visible_fraction", "models"}:
         # Triangles as numpy arrays; the worker rasterises the silhouettes.
         geometry = occlusion.scene_geometry(
             scene,
