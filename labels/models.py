@@ -16,7 +16,9 @@ quantised vertices, the triangles and the unit scale) depends only on its shape:
 of one source, objects sharing one mesh at the same scale, and the same object in
 another frame, process or farm machine all give the same key and the same bytes. A
 shape that changes (a deforming mesh, an animated scale, a part moving against its
-parent) gives another model, in the frames where it differs.
+parent) gives another model, in the frames where it differs. Copies that share their
+source's ID (farm renders, Distinct Copies off) are part of that ID's model, as they are
+of its amodal mask, so such a model changes whenever a copy moves.
 """
 
 from __future__ import annotations
