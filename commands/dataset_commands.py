@@ -50,7 +50,7 @@ def add_export_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "export",
         help="write a dataset in a training tool's format (no Blender needed)",
-        description="Export a Ground Truth dataset to YOLO, COCO panoptic, VOC, KITTI or MOT. "
+        description="Export a Ground Truth dataset to YOLO, COCO panoptic, VOC, KITTI, MOT or BOP. "
         "The dataset is only read; OUT appears complete or not at all.",
     )
     parser.add_argument("dataset", help="Ground Truth dataset folder (holds dataset.json)")
@@ -59,7 +59,7 @@ def add_export_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--val-ratio",
         type=_ratio,
-        help=f"share of frames for validation (default {DEFAULT_VAL_RATIO}; not for mot)",
+        help=f"share of frames for validation (default {DEFAULT_VAL_RATIO}; not for mot, bop)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
     parser.add_argument(
@@ -77,6 +77,11 @@ def add_export_parser(subparsers) -> argparse.ArgumentParser:
         default=30,
         help="mot: frames per second of the sequence (default 30)",
     )
+    parser.add_argument(
+        "--split",
+        help="bop: the split folder (default train; BOP tools expect PNG images there, JPEG "
+        "in *_pbr folders)",
+    )
     return parser
 
 
@@ -93,6 +98,7 @@ def run_export(args: argparse.Namespace) -> int:
             replace=args.replace,
             sequence=args.sequence,
             frame_rate=args.frame_rate,
+            split=args.split,
         )
     except ExportArgumentError as error:
         return _error(str(error), USAGE_ERROR)

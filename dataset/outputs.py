@@ -328,6 +328,37 @@ OUTPUTS: tuple[Output, ...] = (
         ),
     ),
     Output(
+        key="models",
+        label="Object Models",
+        description="Write one 3D model per distinct labelled shape (models/<key>.ply) and, "
+        "per instance in meta, its model and the model's rigid pose: what a BOP export needs",
+        group="Annotations",
+        needs_instances=True,
+        reader_keys=("meta",),
+        conventions=_frozen(
+            {
+                "files": "models/<model key>.ply, one per distinct model (see "
+                "ground_truth.dataset.models)",
+                "format": "binary little-endian PLY: float x, y, z per vertex, triangles "
+                "(list uchar int vertex_indices); header comments 'ground_truth model <key>' "
+                "and 'metres_per_unit <Unit Scale>'",
+                "unit": "scene units, as the meta (metres with the default unit scale)",
+                "frame": "the model frame: the rigid part (closest rotation, translation) of "
+                "the labelled object's matrix_world (the copy's, for copies); its scale is "
+                "baked into the vertices",
+                "content": "every triangle the instance renders: the labelled object and its "
+                "unlabelled parts (the geometry of amodal masks), unused vertices dropped",
+                "key": "16 hex digits of a SHA-256 of the vertices quantised to 1e-6 scene "
+                "units, the triangles and the unit: equal shapes (copies of one source, "
+                "objects sharing a mesh at one scale) share a model; a shape that changes "
+                "(deformation, animated scale) gives another model",
+                "meta": "per instance: model (its key; null without triangles), "
+                "model_pose_world and model_pose_camera_cv (4x4 rigid: model frame to world, "
+                "to the OpenCV camera frame)",
+            }
+        ),
+    ),
+    Output(
         key="coco",
         label="COCO",
         description="Keep annotations/coco_instances.json up to date (RLE masks, boxes)",

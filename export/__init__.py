@@ -16,6 +16,8 @@ format                  what it writes (module)
 ``voc``                 Pascal VOC XML per image (:mod:`.voc`)
 ``kitti``               KITTI object labels with 3D boxes, and calibration files (:mod:`.kitti`)
 ``mot``                 MOTChallenge ground truth of one sequence (:mod:`.mot`)
+``bop``                 BOP 6D poses, masks, depth and object models of one scene
+                        (:mod:`.bop`; needs the Amodal Masks and Object Models outputs)
 ======================  ====================================================================
 
 Every export holds the images (copies, or symbolic links with ``link_images``) and
@@ -23,8 +25,10 @@ Every export holds the images (copies, or symbolic links with ``link_images``) a
 frame, its split, its file name in the export and its index (see
 :func:`.common.write_manifest`). Frames are numbered by the dataset's frame numbers where
 a format allows names (``000012.png``) and consecutively where it needs indices (KITTI
-from 000000, MOT from 1). Splits (``val_ratio``, ``seed``) apply to every format but MOT,
-whose frames form one sequence.
+and BOP from 000000, MOT from 1). Splits (``val_ratio``, ``seed``) apply to every format
+but MOT and BOP, whose frames form one sequence or scene (``split`` names BOP's split
+folder). A format's needs (BOP: amodal masks and models) are checked before anything is
+written.
 
 The dataset is never written to; the output appears complete or not at all
 (:func:`.common.staged_output`).
@@ -38,7 +42,7 @@ from collections.abc import Callable
 
 from ..dataset import layout
 from ..errors import GroundTruthError
-from . import common, kitti, mot, panoptic, voc, yolo
+from . import bop, common, kitti, mot, panoptic, voc, yolo
 
 # format -> (writer, uses splits, frame naming)
 _WRITERS: dict[str, tuple[Callable, bool, str]] = {
@@ -48,7 +52,10 @@ _WRITERS: dict[str, tuple[Callable, bool, str]] = {
     "voc": (voc.write, True, "frame"),
     "kitti": (kitti.write, True, "index0"),
     "mot": (mot.write, False, "index1"),
+    "bop": (bop.write, False, "index0"),
 }
+# What a format needs of a dataset, checked before anything is written.
+_REQUIREMENTS: dict[str, Callable[[common.Source], None]] = {"bop": bop.check_source}
 FORMATS = tuple(_WRITERS)
 DEFAULT_VAL_RATIO = 0.2
 
@@ -86,13 +93,15 @@ def export_dataset(
     replace: bool = False,
     sequence: str | None = None,
     frame_rate: int = 30,
+    split: str | None = None,
 ) -> common.Report:
     """Export the dataset in ``dataset`` to ``output`` in format ``fmt`` (one of :data:`FORMATS`).
 
     ``val_ratio`` (default 0.2; MOT takes none) and ``seed`` choose the validation
     frames (:func:`.common.assign_splits`); ``link_images`` links instead of copying the
     images; ``replace`` allows replacing a non-empty ``output``; ``sequence`` and
-    ``frame_rate`` name and time the MOT sequence. Problems raise
+    ``frame_rate`` name and time the MOT sequence; ``split`` names BOP's split folder
+    (default ``train``). Problems raise
     :class:`~ground_truth.errors.GroundTruthError` with a message naming the file;
     :class:`ExportArgumentError` for options out of range or not for ``fmt``. Returns a
     :class:`.common.Report`.
@@ -102,8 +111,13 @@ def export_dataset(
     writer, uses_splits, naming = _WRITERS[fmt]
     if not uses_splits and val_ratio is not None:
         raise ExportArgumentError(
-            f"{fmt} exports the frames as one sequence; a validation ratio does not apply"
+            f"{fmt} exports the frames as one {'scene' if fmt == 'bop' else 'sequence'}; "
+            "a validation ratio does not apply"
         )
+    if split is not None and fmt != "bop":
+        raise ExportArgumentError(f"--split names BOP's split folder; {fmt} has none")
+    if fmt == "bop":
+        split = bop.check_split(bop.DEFAULT_SPLIT if split is None else split)
     ratio = DEFAULT_VAL_RATIO if val_ratio is None else float(val_ratio)
     if not 0.0 <= ratio < 1.0:
         raise ExportArgumentError(
@@ -116,13 +130,17 @@ def export_dataset(
     target = common.check_output(os.fspath(output), source.root, replace)
     if not source.frames:
         raise GroundTruthError(f"{source.root} lists no frames in its dataset.json")
+    if fmt in _REQUIREMENTS:
+        _REQUIREMENTS[fmt](source)
     splits = common.assign_splits(source.frames, ratio, seed) if uses_splits else None
     plans = plan_frames(source.frames, naming, splits)
     options = {"format": fmt, "link_images": link_images}
     if uses_splits:
         options.update(val_ratio=ratio, seed=seed)
-    else:
+    elif fmt == "mot":
         options.update(sequence=sequence, frame_rate=frame_rate)
+    else:
+        options.update(split=split)
     report = common.Report(format=fmt, output=target, frames=len(plans))
     with common.staged_output(target) as folder:
         extra = writer(source, folder, plans, options, report)

@@ -18,7 +18,7 @@ import os
 import shutil
 import stat
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import bpy
 import numpy as np
@@ -28,9 +28,11 @@ from ..codecs import exr, png
 from ..dataset import amodal as amodal_file
 from ..dataset import coco, layout, meta, records
 from ..dataset import description as dataset_json
+from ..dataset import models as model_files
 from ..dataset.outputs import BY_KEY, frame_outputs
 from ..errors import GroundTruthError
 from ..labels import amodal, annotations, convert, copies, passes
+from ..labels import models as object_models
 from ..labels.ids import MAX_ID, MAX_ID_16
 from ..labels.masks import bboxes_from_instance_map
 from ..scene import frame_info
@@ -264,11 +266,10 @@ class DatasetWriter:
         height, width = labels.instance.shape
         # Amodal silhouettes (labels/amodal.py), keyed by the IDs given to copies here.
         silhouettes = document = None
-        if outputs & {"amodal", "visible_fraction"} and info is not None:
-            copy_ids = {c["key"]: c["id"] for c in found_copies or []}
-            silhouettes = amodal.frame_amodal(
-                info["geometry"], camera, labels.instance, boxes, copy_ids
-            )
+        geometry = info.get("geometry") if info is not None else None
+        copy_ids = {c["key"]: c["id"] for c in found_copies or []}
+        if geometry is not None and outputs & {"amodal", "visible_fraction"}:
+            silhouettes = amodal.frame_amodal(geometry, camera, labels.instance, boxes, copy_ids)
             if "amodal" in outputs:
                 entries = amodal.file_entries(silhouettes, (height, width))
                 document = amodal_file.frame_document(frame, width, height, entries)
@@ -276,19 +277,33 @@ class DatasetWriter:
         # Copies that show (or have amodal pixels in the image) are listed in meta, the
         # record and dataset.json: a scatter of thousands lists the copies in view.
         shown = set(boxes) | {i for i, s in (silhouettes or {}).items() if s.amodal_pixels}
+        inputs = (
+            info["instances"]
+            + [c for c in found_copies or [] if c["distinct"] and c["id"] in shown]
+            if info is not None
+            else []
+        )
+        # Object models (labels/models.py) in the frames of the meta's entries; copies
+        # that share their source's ID are not part of its model.
+        models = None
+        if geometry is not None and "models" in outputs:
+            distinct = {c["key"]: c["id"] for c in found_copies or [] if c["distinct"]}
+            own = replace(
+                geometry, copies=tuple(c for c in geometry.copies if c.instance in distinct)
+            )
+            models = object_models.frame_models(own, inputs, distinct, self._unit_scale)
+            model_files.write_models(root, models.values(), self._unit_scale)
         instances = None
         if "meta" in outputs and info is not None:
-            inputs = info["instances"] + [
-                c for c in found_copies or [] if c["distinct"] and c["id"] in shown
-            ]
-            instances = annotations.instance_annotations(
-                labels.instance,
-                inputs,
-                info["camera"]["world_to_camera_cv"],
-                boxes,
+            fields = (
                 amodal.meta_fields(silhouettes, [i["id"] for i in inputs], "amodal" in outputs)
                 if silhouettes is not None
-                else None,
+                else None
+            )
+            if models is not None:
+                fields = object_models.meta_fields(models, camera["world_to_camera_cv"], fields)
+            instances = annotations.instance_annotations(
+                labels.instance, inputs, info["camera"]["world_to_camera_cv"], boxes, fields
             )
             frame_meta = meta.frame_meta(frame, width, height, info["camera"], instances)
             meta.write_meta(root, frame, frame_meta, converted=True)

@@ -137,9 +137,9 @@ def collect(scene, depsgraph, options, labels, copy_plan=None):
     ``copies`` lists the labelled copies drawn now (:func:`.copies.labelled_copies`,
     with ``copy_plan``, the run's :class:`~.copies.CopyPlan`, when it gives copies IDs).
     ``geometry`` holds the triangles of every instance and copy
-    (:func:`.occlusion.scene_geometry`) when the worker needs them: for amodal masks
-    and visible fractions, and to find the pixels of copies whose ID differs from the
-    pass index Cycles gives them.
+    (:func:`.occlusion.scene_geometry`) when the worker needs them: for amodal masks,
+    visible fractions and object models, and to find the pixels of copies whose ID
+    differs from the pass index Cycles gives them.
 
     ``options`` are the run's :class:`~ground_truth.render.options.RenderOptions`,
     ``labels`` its :class:`~ground_truth.labels.tables.LabelTable`.
@@ -151,7 +151,7 @@ def collect(scene, depsgraph, options, labels, copy_plan=None):
         found = copies.labelled_copies(scene, depsgraph, copy_plan)
     geometry = None
     moving = any(c["id"] != c["carried"] for c in found)
-    if moving or options.outputs & {"amodal", "visible_fraction"}:
+    if moving or options.outputs & {"amodal", "visible_fraction", "models"}:
         # Triangles as numpy arrays; the worker rasterises them.
         geometry = occlusion.scene_geometry(
             scene, depsgraph, [i["id"] for i in inputs], [c["key"] for c in found]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The consumers of Ground Truth's exports, for tests only: creates (once) and reuses a
-# Python 3.11 virtual environment with Ultralytics, Datumaro and pycocotools, in
-# $GT_CACHE/venv-consumers. Sourced like tools/venvs.sh (which it sources for GT_CACHE,
+# Python 3.11 virtual environment with Ultralytics, Datumaro, pycocotools and what the BOP
+# toolkit's readers need (imageio, pypng, scipy; the toolkit itself is not on PyPI: the
+# tests take it from ../shared/consumers/bop_toolkit), in $GT_CACHE/venv-consumers. Sourced like tools/venvs.sh (which it sources for GT_CACHE,
 # GT_PYTHON and gt_venv); quiet when the cache is warm.
 #
 #   source tools/consumers.sh
@@ -31,8 +32,11 @@ opencv-python-headless==4.14.0.94
 ultralytics==8.4.190
 datumaro==1.13.12
 pycocotools==2.0.11
+imageio==2.38.1
+pypng==0.20220715.0
+scipy==1.17.1
 pytest==8.3.4"
-GT_CONSUMER_PACKAGES="numpy torch torchvision opencv-python opencv-python-headless ultralytics datumaro pycocotools pytest"
+GT_CONSUMER_PACKAGES="numpy torch torchvision opencv-python opencv-python-headless ultralytics datumaro pycocotools imageio pypng scipy pytest"
 
 gt_consumer_venv() {
     # gt_consumer_venv -> prints the python of a ready consumer environment.

@@ -15,6 +15,11 @@ The scene is ``demo/render_demo.py``'s (floor, cube, sphere, cone, camera, light
 Frames 0, 2, ..., 14 (8 frames, starting at 0 with step 2). The cube slides left out of
 the picture (truncated, then gone), the sphere slides right behind the pole, the cone
 turns and comes closer. Visible fractions are on, so meta and COCO carry them.
+
+With ``--bop`` (the BOP export's dataset) the frames are 0, 7 and 14, Amodal Masks and
+Object Models are on, and the scene gets the hard cases of models: the cube scaled
+unevenly (its scale goes into its model), a second cone drawing the cone's mesh (one
+model for both), and a handle parented to the torus (one instance of two parts).
 """
 
 import argparse
@@ -89,7 +94,7 @@ def _label(objects):
     names = (
         ("Box", ["cube"]),
         ("Ball", ["sphere"]),
-        ("Cone", ["cone"]),
+        ("Cone", ["cone", "twin"]),
         ("Spare", []),
         ("Torus Ring", ["torus"]),
         ("Floor", ["floor"]),
@@ -99,7 +104,8 @@ def _label(objects):
         for ob in bpy.context.view_layer.objects:
             ob.select_set(False)
         for key in keys:
-            objects[key].select_set(True)
+            if key in objects:  # the twin only with --bop
+                objects[key].select_set(True)
         if keys:
             bpy.ops.ground_truth.assign_class()
     settings = bpy.context.scene.ground_truth
@@ -127,6 +133,22 @@ def _animate(scene, objects):
         torus.keyframe_insert("rotation_euler", index=2, frame=frame)
 
 
+def _bop_cases(scene, objects):
+    """The model cases of ``--bop``: an uneven scale, a shared mesh, a parented part."""
+    objects["cube"].scale = (1.3, 0.7, 1.0)
+    twin = bpy.data.objects.new("Cone Twin", objects["cone"].data)
+    twin.location = (-0.45, -0.6, 0.6)
+    twin.rotation_euler.z = math.radians(40.0)
+    scene.collection.objects.link(twin)
+    objects["twin"] = twin
+    handle = bpy.data.objects.new("Handle", objects["pole"].data.copy())
+    handle.scale = (0.8, 0.8, 0.12)
+    handle.location = (0.6, 0.0, 0.0)
+    handle.rotation_euler.y = math.radians(90.0)
+    handle.parent = objects["torus"]
+    scene.collection.objects.link(handle)
+
+
 def _mark_stuff(output, names):
     path = os.path.join(output, "dataset.json")
     with open(path, encoding="utf-8") as file:
@@ -145,6 +167,7 @@ def main(argv):
     parser.add_argument("--width", type=int, default=160)
     parser.add_argument("--height", type=int, default=120)
     parser.add_argument("--samples", type=int, default=4)
+    parser.add_argument("--bop", action="store_true", help="the BOP export's dataset")
     args = parser.parse_args(argv)
     output = os.path.abspath(args.output)
 
@@ -154,9 +177,15 @@ def main(argv):
     scene.cycles.use_denoising = False
     objects["torus"] = _torus(scene, demo)
     objects["pole"] = _pole(scene, demo)
+    if args.bop:
+        _bop_cases(scene, objects)
     _label(objects)
     _animate(scene, objects)
     settings = scene.ground_truth
+    if args.bop:
+        scene.frame_step = 7
+        settings.output_amodal = True
+        settings.output_models = True
     settings.output_dir = output + os.sep
     settings.output_visible_fraction = True
     settings.output_preview = False
@@ -164,7 +193,7 @@ def main(argv):
     if result != {"FINISHED"}:
         raise SystemExit(f"render returned {result}")
     _mark_stuff(output, {"Floor"})
-    print(f"Rendered frames {FIRST}-{LAST}:{STEP} to {output}")
+    print(f"Rendered frames {FIRST}-{LAST}:{scene.frame_step} to {output}")
 
 
 if __name__ == "__main__":
