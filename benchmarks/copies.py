@@ -14,7 +14,8 @@ It prints, for three scenes at 640x480 (a ground, a tilted camera, a sun):
    of pairs of runs (with its range) of wall time and of process CPU time; every other
    pair runs Ground Truth first, so that a drift of the machine's speed cancels out;
 2. with no copies (five labelled objects): the fixed cost per frame beyond the render,
-   as Render Ground Truth's wall time per frame minus the plain render's, at 32 samples
+   as Render Ground Truth's wall time per frame minus the plain render's, at 32 samples,
+   at one sample without the denoiser (where a frame is short and the fixed cost shows)
    and in labels-only mode (against a plain render with the same one sample and no
    bounces), with the same pairs.
 
@@ -256,6 +257,7 @@ def main(argv):
     parser.add_argument("--frames", type=int, default=3, help="frames per timed run")
     parser.add_argument("--repeats", type=int, default=3, help="pairs of runs per row")
     parser.add_argument("--samples", type=int, default=32)
+    parser.add_argument("--skip-copies", action="store_true", help="only the fixed cost")
     args = parser.parse_args(argv)
     render_demo.import_extension()
     work = tempfile.mkdtemp(prefix="gt-copies-bench-")
@@ -264,11 +266,12 @@ def main(argv):
         f"Copies: Blender {bpy.app.version_string}, Cycles CPU, {os.cpu_count()} cores, "
         f"{WIDTH}x{HEIGHT}, {args.samples} samples, {len(frames)} frames per run (target <= 1.05x)"
     )
-    for name, build in (
+    scenes = (
         ("collection instances", collection_scene),
         ("particle hair", particle_scene),
         ("geometry-nodes scatter", scatter_scene),
-    ):
+    )
+    for name, build in () if args.skip_copies else scenes:
         scene = build(args.samples)
         print(f"{name} ({count_copies(scene)} copies):", flush=True)
         for denoise in (True, False):
@@ -279,7 +282,13 @@ def main(argv):
             print(ratio_row(f"  {state}, CPU ", pairs["cpu"]), flush=True)
     scene = plain_scene(args.samples)
     print("No copies (five labelled objects): the fixed cost per frame beyond the render")
-    for labels_only, label_text in ((False, f"{args.samples} samples"), (True, "labels only")):
+    for samples, labels_only, label_text in (
+        (args.samples, False, f"{args.samples} samples"),
+        (1, False, "1 sample"),
+        (1, True, "labels only"),
+    ):
+        scene.cycles.samples = samples
+        scene.cycles.use_denoising = samples > 1
         pairs = pairs_of(scene, work, frames, args.repeats, labels_only)
         print(difference_row(f"  {label_text:11s}, wall", pairs["wall"]))
         print(difference_row(f"  {label_text:11s}, CPU ", pairs["cpu"]), flush=True)
