@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..codecs import depth_mm, png
-from ..dataset import coco, description, layout, meta
+from ..dataset import coco, description, layout, meta, models
 from ..dataset.maps import read_instance_map
 from ..dataset.outputs import OUTPUTS
 from ..dataset.reader import read_depth, read_vectors
@@ -188,6 +188,17 @@ def _check_meta(root, frame, frame_meta, size, instances, classes, out) -> dict[
                 f"instance {instance_id} has class {entry.get('class_id')!r}, "
                 "not in the class table",
             )
+        model = entry.get("model")
+        if model is not None:
+            try:
+                found = os.path.isfile(models.model_path(root, model))
+            except ValueError as error:
+                out.problem(path, f"instance {instance_id}: {error}")
+            else:
+                if not found:
+                    out.problem(
+                        path, f"instance {instance_id} names model {model}, which is missing"
+                    )
         if isinstance(instance_id, int):
             entries.setdefault(instance_id, entry)
     return entries

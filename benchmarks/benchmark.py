@@ -130,13 +130,15 @@ def postprocess_ms(work, width, height, repeats=15):
         )
 
     labels = classes.label_table(scene)
-    with session.RenderSession(scene, scene.view_layers[0], options(), labels) as active:
+    first = pipeline.RenderJob(scene, options())
+    view_layer = scene.view_layers[0]
+    with session.RenderSession(scene, view_layer, options(), labels, first.raw_owner):
         scene.frame_set(1)
-        layer = {"layer": active.render_layer} if active.render_layer else {}
-        bpy.ops.render.render(write_still=False, **layer)
+        bpy.ops.render.render(write_still=False, layer=view_layer.name)
         info = frame_info.collect(scene, bpy.context.evaluated_depsgraph_get(), options(), labels)
     # Keep the raw files to convert them again and again.
-    raws = [path for path in layout.raw_frame_files(folder, 1) if os.path.exists(path)]
+    raw_dir = first.writer.raw_dir
+    raws = [path for path in layout.raw_frame_files(raw_dir, 1) if os.path.exists(path)]
     for raw in raws:
         shutil.copyfile(raw, raw + ".keep")
     results = {}
@@ -153,8 +155,9 @@ def postprocess_ms(work, width, height, repeats=15):
             for raw in raws:
                 shutil.copyfile(raw + ".keep", raw)
             start = time.perf_counter()
-            job.writer.convert(1, info)  # labels, meta and the COCO entry
-            job.writer.write_dataset([1], final=True)
+            # What the writer thread does per frame: labels, meta, COCO entry, the
+            # check of every file, the record and the index.
+            job.writer.finish_frame(1, info)
             times.append(time.perf_counter() - start)
         results[name] = statistics.median(times) * 1000.0
     assert os.path.exists(layout.frame_path(folder, "flow", 1))

@@ -1,2 +1,3 @@
 """The dataset format without Blender: its layout on disk, the outputs it can hold,
-dataset.json, per-frame meta, COCO, and the reader training code uses."""
+dataset.json, per-frame meta and records, COCO, amodal files, object models, and the
+reader training code uses."""

@@ -1,1 +1,2 @@
-"""Camera geometry without Blender: intrinsics and extrinsics, 3D boxes, pixel rays."""
+"""Camera geometry without Blender: intrinsics and extrinsics, 3D boxes, rigid transforms,
+and triangles rasterised at Cycles' first-sample positions."""

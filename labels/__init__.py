@@ -1,2 +1,2 @@
 """Label maths without Blender: instance ID planning, raw passes to label maps, copies
-told apart, boxes and pixel counts."""
+told apart, amodal silhouettes, object models, boxes and pixel counts."""

@@ -205,9 +205,16 @@ class DatasetWriter:
         record = records.read_record(self.output_dir, frame)
         if record is None or not set(self.options.outputs) <= set(record.get("outputs", ())):
             return False
-        for key, stamp in record.get("files", {}).items():
+        paths = [
+            (layout.frame_path(self.output_dir, key, frame), stamp)
+            for key, stamp in record.get("files", {}).items()
+        ] + [
+            (model_files.model_path(self.output_dir, key), stamp)
+            for key, stamp in record.get("models", {}).items()
+        ]
+        for path, stamp in paths:
             try:
-                info = os.lstat(layout.frame_path(self.output_dir, key, frame))
+                info = os.lstat(path)
             except (OSError, ValueError):
                 return False
             if not stat.S_ISREG(info.st_mode) or info.st_size != records.stamp_size(stamp):
@@ -308,6 +315,8 @@ class DatasetWriter:
             frame_meta = meta.frame_meta(frame, width, height, info["camera"], instances)
             meta.write_meta(root, frame, frame_meta, converted=True)
         found = {"copies": self._frame_copies(found_copies, shown)}
+        if models is not None:
+            found["models"] = sorted({m.key for m in models.values() if m is not None})
         if "coco" in outputs:
             image, entries = coco.frame_entry(
                 root,
@@ -355,6 +364,12 @@ class DatasetWriter:
             record["shard"] = {"number": index + 1, "count": count, "frames": frames}
         if "coco" in found:
             record["coco"] = found["coco"]
+        if found.get("models"):
+            # The models the frame's meta names: a frame is complete only with them.
+            record["models"] = {
+                key: records.file_stamp(model_files.model_path(self.output_dir, key))
+                for key in found["models"]
+            }
         records.write_record(self.output_dir, record)
         self._coco_dirty = True
 

@@ -546,7 +546,9 @@ def test_every_process_and_a_farm_render_give_a_copy_the_same_id(scene, tmp_path
     headless("-m", "ground_truth", "render", str(blend), "--output", str(one))
     # Two shards in two processes, the second shard first (frame 2, then frames 1 and 3).
     for shard in ("2/2", "1/2"):
-        headless("-m", "ground_truth", "render", str(blend), "--output", str(split), "--shard", shard)
+        headless(
+            "-m", "ground_truth", "render", str(blend), "--output", str(split), "--shard", shard
+        )
     # The farm: the saved setup rendered by plain Blender, then finalized.
     scene.ground_truth.output_dir = str(farm) + "/"
     assert bpy.ops.ground_truth.setup_compositor() == {"FINISHED"}

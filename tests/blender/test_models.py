@@ -258,3 +258,26 @@ def test_models_are_off_by_default(scene, out_dir):
     sample = render(scene, out_dir)
     assert not (out_dir / "models").exists()
     assert "model" not in sample["meta"]["instances"][0]
+
+
+def test_a_frame_whose_model_went_missing_is_rendered_again_and_named_by_check(scene, out_dir):
+    from ground_truth.audit import check
+    from ground_truth.dataset import records
+
+    model_scene(scene)
+    render(scene, out_dir)
+    record = records.read_record(str(out_dir), 1)
+    assert sorted(record["models"]) == sorted(model_files.model_keys(out_dir))
+    gone = sorted(record["models"])[0]
+    path = model_files.model_path(out_dir, gone)
+    with open(path, "rb") as file:
+        before = file.read()
+    (out_dir / "models" / f"{gone}.ply").unlink()
+    report = check.check_dataset(str(out_dir))
+    assert any(gone in p.message and "missing" in p.message for p in report.problems)
+    # Resume does not take the frame as complete: it renders it again, model included.
+    scene.ground_truth.resume = True
+    assert bpy.ops.ground_truth.render() == {"FINISHED"}
+    with open(path, "rb") as file:
+        assert file.read() == before
+    assert not check.check_dataset(str(out_dir)).problems
