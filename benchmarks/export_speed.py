@@ -42,11 +42,19 @@ def _render_demo(python, folder):
 
 def synthesise(source, folder, frames):
     """Copy ``source``'s first frame under frames 1..``frames`` into a new dataset."""
-    from ground_truth.dataset import coco, description, layout, meta
+    from ground_truth.dataset import amodal, coco, description, layout, meta
 
     data = description.read(source)
     first = data["frames"][0]
-    kinds = [k for k in ("rgb", "depth", "class", "instance")]
+    # Amodal files and models too when the source has them (the BOP export needs them).
+    kinds = [
+        k
+        for k in ("rgb", "depth", "class", "instance", "amodal")
+        if os.path.isfile(layout.frame_path(source, k, first))
+    ]
+    models = os.path.join(source, "models")
+    if os.path.isdir(models):
+        shutil.copytree(models, os.path.join(folder, "models"))
     with open(meta.meta_path(source, first), encoding="utf-8") as file:
         frame_meta = json.load(file)
     for kind in (*kinds, "meta"):
@@ -60,6 +68,12 @@ def synthesise(source, folder, frames):
             except OSError:
                 shutil.copyfile(layout.frame_path(source, kind, first), target)
         meta.write_meta(folder, frame, {**frame_meta, "frame": frame})
+        if "amodal" in kinds:
+            # The amodal file names its frame.
+            with open(layout.frame_path(source, "amodal", first), encoding="utf-8") as file:
+                document = json.load(file)
+            os.remove(layout.frame_path(folder, "amodal", frame))
+            amodal.write_frame(folder, frame, {**document, "frame": frame})
     description.write(folder, {**data, "frames": list(range(1, frames + 1))})
     coco.write_coco(folder)
     return frame_meta["width"], frame_meta["height"]
