@@ -85,6 +85,9 @@ MAX_DEPTH_VALUE = 65535
 NO_BOX = [-1, -1, -1, -1]
 # Rows of the canvas rasterised at a time (bounds memory on huge silhouettes).
 _CANVAS_ROWS = 512
+# Depth and mask PNGs: the Up filter at zlib level 3 writes them several times faster than
+# the adaptive filter at level 6 (benchmarks/export_speed.py), for files about 15 % larger.
+_PNG_OPTIONS = {"compression": 3, "filter": "up"}
 _SPLIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 # What a BOP export needs of a dataset: the output, the files or fields, the flag.
 _NEEDED = (
@@ -296,12 +299,12 @@ def gt_info(
     outside_count, extent = outside
     all_count = int(amodal.sum()) + int(outside_count)
     if visible_count:
-        rows, columns = np.nonzero(amodal)
+        rows, columns = _occupied(amodal)
         if extent is not None:
             columns = np.concatenate([columns, [extent[0], extent[1]]])
             rows = np.concatenate([rows, [extent[2], extent[3]]])
         box_all = bop_box(columns, rows)
-        rows, columns = np.nonzero(visible)
+        rows, columns = _occupied(visible)
         box_visible = bop_box(columns, rows)
     else:
         box_all, box_visible = list(NO_BOX), list(NO_BOX)
@@ -313,6 +316,11 @@ def gt_info(
         "px_count_visib": visible_count,
         "visib_fract": visible_count / all_count if all_count else 0.0,
     }
+
+
+def _occupied(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows and the columns of ``mask`` that hold a pixel (enough for its box)."""
+    return np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
 
 
 def bop_k(k_matrix) -> np.ndarray:
@@ -522,7 +530,8 @@ def write(source: common.Source, folder: str, plans, options, report) -> dict:
         )
         depth_image = encode_depth(_depth(source, plan.frame), depth_scale)
         common.write_bytes(
-            os.path.join(scene, "depth", image_name(im_id) + ".png"), png.encode_png(depth_image)
+            os.path.join(scene, "depth", image_name(im_id) + ".png"),
+            png.encode_png(depth_image, **_PNG_OPTIONS),
         )
         instance = source.instance_map(plan.frame)
         masks = _amodal_file(source, plan.frame, decode=True)
@@ -557,7 +566,7 @@ def write(source: common.Source, folder: str, plans, options, report) -> dict:
             for sub, mask in (("mask", amodal), ("mask_visib", visible)):
                 common.write_bytes(
                     os.path.join(scene, sub, mask_name(im_id, gt_id)),
-                    png.encode_png(np.where(mask, 255, 0).astype(np.uint8)),
+                    png.encode_png(np.where(mask, 255, 0).astype(np.uint8), **_PNG_OPTIONS),
                 )
         scene_gt[key] = gts
         images[key] = {"frame": plan.frame, "instances": [int(e["id"]) for e in entries]}
