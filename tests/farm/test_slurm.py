@@ -13,9 +13,11 @@ env | grep '^SLURM_ARRAY_' > "{out}/task-$SLURM_ARRAY_TASK_ID.tmp"
 mv "{out}/task-$SLURM_ARRAY_TASK_ID.tmp" "{out}/task-$SLURM_ARRAY_TASK_ID"
 """
 
+# The victim sleeps far longer than the test waits, so it can only end by being cancelled, however
+# slow the machine is between seeing it start and cancelling it.
 SLOW_TASK = """#!/bin/sh
 touch "{out}/started-$SLURM_ARRAY_TASK_ID"
-sleep {seconds}
+if [ "$SLURM_ARRAY_TASK_ID" = {victim} ]; then sleep 600; else sleep 1; fi
 touch "{out}/done-$SLURM_ARRAY_TASK_ID"
 """
 
@@ -61,7 +63,7 @@ def test_every_array_task_runs_with_its_id_and_count(slurm_cluster, tmp_path, ar
 def test_a_cancelled_task_is_missing_and_the_others_complete(slurm_cluster, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    script = write_script(tmp_path, SLOW_TASK, out=out, seconds=3)
+    script = write_script(tmp_path, SLOW_TASK, out=out, victim=2)
     job = slurm_cluster.sbatch(
         script, "--array=0-3", f"--output={tmp_path}/slurm-%a.out", f"--chdir={tmp_path}"
     )
