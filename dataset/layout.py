@@ -10,8 +10,9 @@ process rendering with Ground Truth (so that processes never write over each oth
 passes), ``.raw/`` itself for a farm rendering the saved compositor setup:
 
 - ``NNNNNN.exr``: one layer :data:`RAW_LAYER` with three channels, X = Depth,
-  Y = Object Index, Z = Material Index (one layer: Blender 5.0 fails to write
-  multi-part EXRs when the pixel aspect is not 1);
+  Y = Object Index, Z = Material Index when the part map is asked for and
+  :data:`NO_MATERIAL_INDEX` in every pixel otherwise (one layer: Blender 5.0 fails to
+  write multi-part EXRs when the pixel aspect is not 1);
 - ``NNNNNN<suffix>.exr``: a pass an output needs in a file of its own
   (:class:`.outputs.RawPass`: the normals' ``_normal``, the flow's ``_vector``);
 - ``NNNNNN.bmp``: an uncompressed copy of the image, read for the preview picture.
@@ -30,6 +31,8 @@ RAW_DIR = ".raw"
 
 RAW_LAYER = "Raw"
 RAW_CHANNELS = ("X", "Y", "Z")  # Depth, Object Index, Material Index
+# The raw layer's Z without the Material Index pass (Cycles' indices are never negative).
+NO_MATERIAL_INDEX = -1.0
 IMAGE_COPY_EXTENSION = ".bmp"
 
 

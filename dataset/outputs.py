@@ -51,6 +51,9 @@ class Output:
     one per dataset, is read by ``load_coco``). ``made_by_blender`` marks files the
     compositor writes itself (the RGB image); Ground Truth's converter or writer makes
     the others. ``needs_instances`` marks annotations of the labelled instances.
+    ``passes`` are the view-layer passes it needs packed into the raw layer beside Depth
+    and Object Index (the part map: Material Index); they are on only while it is asked
+    for, since each pass costs Cycles time on every frame.
     """
 
     key: str
@@ -63,6 +66,7 @@ class Output:
     file: str | None = None
     channels: tuple[str, ...] = ()
     raw: RawPass | None = None
+    passes: tuple[str, ...] = ()
     needs_instances: bool = False
     made_by_blender: bool = False
     reader_keys: tuple[str, ...] = ()
@@ -180,6 +184,7 @@ OUTPUTS: tuple[Output, ...] = (
         group="Labels",
         folder="part",
         extension=".png",
+        passes=("use_pass_material_index",),
         reader_keys=("part",),
         conventions=_frozen(
             {

@@ -155,8 +155,8 @@ def convert_frame(
     passes = raw_passes(read_raw(raw_path))
     if "part" in outputs and "material" not in passes:
         raise ValueError(
-            f"{raw_path} has no Material Index pass: update the compositor setup "
-            "(Update Compositor) and render again for part maps"
+            f"{raw_path} has no Material Index pass: tick Part, set up the compositor "
+            "again (Set Up Compositor) and render again for part maps"
         )
     labels = labels_from_raw(
         passes["depth"],

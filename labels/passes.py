@@ -67,13 +67,17 @@ def raw_passes(channels: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """``depth``, ``index`` and ``material`` from the channels of the compositor's raw EXR.
 
     Its one layer :data:`~ground_truth.dataset.layout.RAW_LAYER` holds Depth, Object
-    Index and Material Index (in X, Y, Z; R, G, B in setups made before). Setups made
-    before part labels wrote no Material Index: ``material`` is then left out.
+    Index and Material Index (in X, Y, Z; R, G, B in setups made before). ``material``
+    is left out when the setup wrote no Material Index: a third channel of
+    :data:`~ground_truth.dataset.layout.NO_MATERIAL_INDEX` (the part map was not asked
+    for), or no third channel (setups made before part labels).
     """
     try:
         depth, index, material = layer_arrays(channels, layout.RAW_LAYER, 3)
     except ValueError:
         depth, index = layer_arrays(channels, layout.RAW_LAYER, 2)
+        return {"depth": depth, "index": index}
+    if material.size and material.max() < 0:
         return {"depth": depth, "index": index}
     return {"depth": depth, "index": index, "material": material}
 

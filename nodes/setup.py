@@ -46,10 +46,24 @@ OWNED_NODES = (
     FRAME_NODE,
 )
 
-# View layer passes the raw output needs.
-PASSES = ("use_pass_z", "use_pass_object_index", "use_pass_material_index")
+# View layer passes the raw output always needs.
+PASSES = ("use_pass_z", "use_pass_object_index")
+# The pass packed into the raw layer's third channel for the part map.
+MATERIAL_PASS = "use_pass_material_index"
 # Every pass the setup may switch on (some only for an output).
-ALL_PASSES = PASSES + tuple(output.raw.view_layer_pass for output in PASS_OUTPUTS)
+ALL_PASSES = (
+    PASSES
+    + tuple(p for output in OUTPUTS for p in output.passes)
+    + tuple(output.raw.view_layer_pass for output in PASS_OUTPUTS)
+)
+
+
+def wanted_passes(outputs):
+    """The view-layer passes beyond :data:`PASSES` that ``outputs`` (output keys) need."""
+    chosen = [o for o in OUTPUTS if o.key in outputs]
+    return tuple(p for o in chosen for p in o.passes) + tuple(
+        o.raw.view_layer_pass for o in chosen if o.raw is not None
+    )
 
 
 def output_paths(output_dir, raw_owner=None):
@@ -83,7 +97,7 @@ def setup_compositor(scene, view_layer, output_dir, outputs, raw_owner=None):
         record = {"created_tree": created, "passes": {}}
     else:
         record = json.loads(settings.compositor_record or "{}")
-    wanted = tuple(o.raw.view_layer_pass for o in PASS_OUTPUTS if o.key in outputs)
+    wanted = wanted_passes(outputs)
     _enable_passes(view_layer, PASSES + wanted, record)
     # Optional passes the setup switched on for an output that is now off go off again.
     _disable_passes(view_layer, [p for p in ALL_PASSES if p not in PASSES + wanted], record)
@@ -142,7 +156,14 @@ def setup_compositor(scene, view_layer, output_dir, outputs, raw_owner=None):
     depth, index, material = (pack.inputs[name] for name in layout.RAW_CHANNELS)
     _link(tree, render_layers.outputs[sockets["depth"]], depth)
     _link(tree, render_layers.outputs[sockets["object_index"]], index)
-    _link(tree, render_layers.outputs[sockets["material_index"]], material)
+    if MATERIAL_PASS in wanted:
+        _link(tree, render_layers.outputs[sockets["material_index"]], material)
+    else:
+        # Without the pass (Blender 5.0 then has no socket for it) the channel is constant.
+        for link in list(material.links):
+            tree.links.remove(link)
+        if material.default_value != layout.NO_MATERIAL_INDEX:
+            material.default_value = layout.NO_MATERIAL_INDEX
     _link(tree, pack.outputs[0], compat.file_output_input(raw, 0, layout.RAW_LAYER))
     _link(
         tree,

@@ -204,6 +204,22 @@ def test_raw_exr_holds_depth_and_indices_in_three_channels(small_scene, out_dir)
     centre = tuple(size // 2 for size in channels["Raw.X"].shape)
     assert channels["Raw.X"][centre] == pytest.approx(4.0, abs=1e-4)
     assert box_id > 0 and channels["Raw.Y"][centre] == box_id
+    assert channels["Raw.Z"][centre] == 0.0  # the box's material has no part ID
+
+
+def test_without_the_part_map_the_raw_material_channel_says_so(small_scene, out_dir):
+    from ground_truth.codecs import exr
+    from ground_truth.dataset import layout
+
+    assert bpy.ops.ground_truth.setup_compositor() == {"FINISHED"}
+    assert not small_scene.view_layers[0].use_pass_material_index
+    small_scene.frame_set(1)
+    bpy.ops.render.render(write_still=False, layer=small_scene.view_layers[0].name)
+    channels = exr.read_exr(layout.raw_path(layout.raw_folder(out_dir), 1))
+    assert sorted(channels) == ["Raw.X", "Raw.Y", "Raw.Z"]
+    assert (channels["Raw.Z"] == layout.NO_MATERIAL_INDEX).all()
+    centre = tuple(size // 2 for size in channels["Raw.Y"].shape)
+    assert channels["Raw.Y"][centre] == small_scene.objects["Box"].pass_index
 
 
 def test_setup_of_an_earlier_version_is_updated_in_place(small_scene, out_dir):

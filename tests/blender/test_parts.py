@@ -120,11 +120,55 @@ def test_part_maps_are_off_by_default_and_add_a_preview_panel_when_on(scene, out
     assert wide == narrow + 32 + 4  # one more 32-pixel panel and its gap
 
 
-def test_setup_switches_the_material_index_pass_on_and_removal_off(scene):
+def test_the_material_index_pass_is_on_only_for_the_part_map(scene):
     add_camera(scene)
     view_layer = scene.view_layers[0]
-    assert not view_layer.use_pass_material_index
+    assert bpy.ops.ground_truth.setup_compositor() == {"FINISHED"}
+    assert view_layer.use_pass_z and view_layer.use_pass_object_index
+    assert not view_layer.use_pass_material_index  # each pass costs Cycles time
+    scene.ground_truth.output_part = True
     assert bpy.ops.ground_truth.setup_compositor() == {"FINISHED"}
     assert view_layer.use_pass_material_index
+    scene.ground_truth.output_part = False
+    assert bpy.ops.ground_truth.setup_compositor() == {"FINISHED"}
+    assert not view_layer.use_pass_material_index
+    scene.ground_truth.output_part = True
+    assert bpy.ops.ground_truth.setup_compositor() == {"FINISHED"}
     assert bpy.ops.ground_truth.remove_compositor() == {"FINISHED"}
     assert not view_layer.use_pass_material_index
+
+
+def test_a_users_material_index_pass_stays_on(scene):
+    add_camera(scene)
+    view_layer = scene.view_layers[0]
+    view_layer.use_pass_material_index = True
+    assert bpy.ops.ground_truth.setup_compositor() == {"FINISHED"}
+    assert bpy.ops.ground_truth.remove_compositor() == {"FINISHED"}
+    assert view_layer.use_pass_material_index
+
+
+def test_a_farm_setup_made_without_parts_is_named_when_finalize_asks_for_them(scene, tmp_path):
+    from ground_truth.render import finalize
+
+    add_camera(scene, location=(0.0, 0.0, 5.0))
+    plane = add_plane(scene)
+    plane.data.materials.append(add_material("Wood", 7))
+    label([plane], "Ground")
+    settings = scene.ground_truth
+    settings.output_dir = str(tmp_path / "farm") + "/"
+    assert bpy.ops.ground_truth.setup_compositor() == {"FINISHED"}
+    scene.render.filepath = str(tmp_path / "plain" / "")
+    bpy.ops.render.render(write_still=False)  # a farm node renders the saved setup
+
+    settings.output_part = True  # ticked after the setup: its raw frames have no parts
+    report = finalize.finalize(scene, str(tmp_path / "farm"), expected=[1])
+    assert report.frames == [] and report.missing == [1]
+    [(frame, reason)] = report.damaged
+    assert frame == 1 and "no Material Index pass" in reason and "Set Up Compositor" in reason
+
+    assert bpy.ops.ground_truth.setup_compositor() == {"FINISHED"}
+    bpy.ops.render.render(write_still=False)
+    report = finalize.finalize(scene, str(tmp_path / "farm"), expected=[1])
+    assert report.frames == [1] and report.damaged == []
+    part = png.read_png(tmp_path / "farm" / "part" / "000001.png")
+    assert (part == 7).all()

@@ -13,6 +13,12 @@ def test_raw_passes_reads_the_raw_layer_with_or_without_the_material_index():
     assert (found["material"] == 2).all() and (found["index"] == 1).all()
     older = passes.raw_passes({"Raw.R": values["R"], "Raw.G": values["G"]})
     assert sorted(older) == ["depth", "index"]
+    # Without the part map the setup writes no Material Index: a constant -1 channel.
+    without = {"Raw.X": values["R"], "Raw.Y": values["G"], "Raw.Z": np.full((2, 3), -1.0)}
+    assert sorted(passes.raw_passes(without)) == ["depth", "index"]
+    # A Material Index of 0 everywhere (no material has a part ID) is still one.
+    zeros = {**without, "Raw.Z": np.zeros((2, 3), np.float32)}
+    assert sorted(passes.raw_passes(zeros)) == ["depth", "index", "material"]
     with pytest.raises(ValueError, match="no layer 'Raw'"):
         passes.raw_passes({"Depth.V": values["R"]})
 
