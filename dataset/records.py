@@ -346,6 +346,8 @@ def remove_leftovers(root: str) -> list[str]:
                 if _OWNER.search(name) and owner_is_gone(name, _newest_mtime(path), now):
                     removed.extend(_remove_tree(path))
                     dirs.remove(name)
+    with contextlib.suppress(OSError):
+        os.rmdir(os.path.join(root, layout.RAW_DIR))  # only when nothing is left in it
     return removed
 
 

@@ -13,6 +13,7 @@ import pytest
 from conftest import assert_dataset_is_true, command, environment, run
 
 from ground_truth.dataset import reader
+from ground_truth.errors import DatasetError
 
 
 @contextlib.contextmanager
@@ -44,9 +45,10 @@ def test_a_full_disk_ends_the_run_naming_it_and_keeps_the_frames_before(
             stderr=subprocess.PIPE,
             text=True,
         )
-        # Once frame 2 is complete, the disk fills up (another program's big file).
+        # Once frame 2 is listed, the disk fills up (another program's big file). Its record
+        # comes before the index that lists it: waiting for the record alone races the index.
         deadline = time.monotonic() + 120
-        while not (out / ".frames" / "000002.json").exists():
+        while 2 not in listed_frames(out):
             assert time.monotonic() < deadline and process.poll() is None
             time.sleep(0.01)
         with open(disk / "filler", "wb") as filler, contextlib.suppress(OSError):
@@ -60,6 +62,21 @@ def test_a_full_disk_ends_the_run_naming_it_and_keeps_the_frames_before(
         assert 2 <= len(data["frames"]) < 8
         for frame in data["frames"]:
             reader.load_frame(out, frame, exr_backend="builtin")
+        # Space freed, resuming completes the dataset from where it stopped.
+        (disk / "filler").unlink()
+        done = run(
+            import_path, heavy_scene, "render", "--output", str(out), "--frames", "1-8", "--resume"
+        )
+        assert done.returncode == 0, done.stderr
+        assert_dataset_is_true(out, range(1, 9))
+
+
+def listed_frames(folder):
+    """The frames ``dataset.json`` lists now; none while it is missing or being replaced."""
+    try:
+        return reader.read_dataset(folder)["frames"]
+    except (OSError, DatasetError):
+        return []
 
 
 def limit_file_size():

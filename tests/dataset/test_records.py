@@ -1,0 +1,61 @@
+"""What a killed process leaves in a dataset folder is removed by the next run, and
+nothing else: ``records.remove_leftovers``."""
+
+import os
+import socket
+import subprocess
+import sys
+
+from ground_truth.dataset import layout, records
+
+
+def dead_owner():
+    """``<host>-<pid>`` of a process of this host that has ended."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return f"{socket.gethostname()}-{child.pid}"
+
+
+def touch(path, text="x"):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
+def test_a_dead_process_leftovers_go_and_the_empty_raw_folder_with_them(tmp_path):
+    root = str(tmp_path)
+    gone = dead_owner()
+    half = os.path.join(root, "depth", f".000003.exr.tmp-{gone}")
+    claim = records.claim_path(root, 3)
+    raw = layout.raw_folder(root, gone)
+    touch(half)
+    touch(claim, gone)
+    touch(layout.raw_path(raw, 3))
+    kept = os.path.join(root, "depth", "000001.exr")
+    touch(kept)
+
+    removed = records.remove_leftovers(root)
+
+    assert {half, claim, layout.raw_path(raw, 3)} <= set(removed)
+    assert not os.path.exists(os.path.join(root, layout.RAW_DIR))
+    assert os.path.exists(kept)
+
+
+def test_a_live_process_and_a_farm_keep_what_they_are_writing(tmp_path):
+    root = str(tmp_path)
+    alive = records.owner()
+    mine = layout.raw_path(layout.raw_folder(root, alive), 5)
+    farm = layout.raw_path(layout.raw_folder(root), 6)  # a farm writes .raw/ itself
+    half = os.path.join(root, "class", f".000005.png.tmp-{alive}")
+    for path in (mine, farm, half):
+        touch(path)
+
+    assert records.remove_leftovers(root) == []
+    assert all(os.path.exists(p) for p in (mine, farm, half))
+
+
+def test_an_empty_raw_folder_left_by_a_kill_is_removed(tmp_path):
+    # A process killed after removing its own raw folder but before removing .raw.
+    os.makedirs(tmp_path / layout.RAW_DIR)
+    records.remove_leftovers(str(tmp_path))
+    assert not (tmp_path / layout.RAW_DIR).exists()
