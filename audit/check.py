@@ -6,10 +6,11 @@ Checks, each reported with the file it concerns (:class:`Finding`):
   unique class and instance IDs within 1..32767, every instance's class in the class
   table, and a frame list of unique integers;
 - every listed frame has its meta, depth, class and instance files, and its RGB image
-  unless the dataset has none (labels-only); optional outputs (``depth_mm``, part,
-  normal, flow) present for one frame must be present for all; every file reads
-  completely (PNG CRCs, EXR chunks) at the dataset's resolution, with the channels and
-  bit depths the format defines;
+  unless the dataset has none (labels-only); every other per-frame output of the
+  registry (:data:`OPTIONAL_KINDS`: part, normal, flow, depth_mm, amodal, ...) present for
+  one frame must be present for all; every file reads completely (PNG CRCs, EXR chunks,
+  the reader's checks) at the dataset's resolution, with the channels and bit depths the
+  format defines;
 - meta: its frame number and size are the frame's and the dataset's; each instance's ID,
   object and class match dataset.json; its ``visible_pixels`` and ``bbox`` are the
   instance map's pixel count and box of that ID; every ID in the instance map is listed;
@@ -36,17 +37,19 @@ import numpy as np
 from ..codecs import depth_mm, png
 from ..dataset import coco, description, layout, meta, models
 from ..dataset.maps import read_instance_map
-from ..dataset.outputs import OUTPUTS
-from ..dataset.reader import read_depth, read_vectors
+from ..dataset.outputs import BY_KEY, OUTPUTS
+from ..dataset.reader import read_depth, read_output_file
 from ..labels.ids import MAX_ID
 from ..labels.masks import bboxes_from_instance_map
-from ..labels.passes import FLOW_CHANNELS
 
 # Every folder of per-frame files a dataset can hold.
 FRAME_FOLDERS = tuple(output.folder for output in OUTPUTS if output.folder)
 
 _STEM = re.compile(r"^-?\d+$")
-OPTIONAL_KINDS = ("depth_mm", "part", "normal", "flow")
+# Per-frame outputs checked one by one below (the preview picture is for people).
+_CHECKED_APART = ("rgb", "meta", "depth", "class", "instance", "instance32", "preview")
+# Every other per-frame output: required on every frame once one frame has it.
+OPTIONAL_KINDS = tuple(o.key for o in OUTPUTS if o.frame_files and o.key not in _CHECKED_APART)
 
 
 @dataclass(frozen=True)
@@ -87,10 +90,6 @@ class _Collector:
 
 
 def _frame_file(root: str, kind: str, frame: int) -> str:
-    if kind == "depth_mm":
-        return layout.frame_path(root, "depth_mm", frame)
-    if kind == "meta":
-        return meta.meta_path(root, frame)
     return layout.frame_path(root, kind, frame)
 
 
@@ -253,19 +252,23 @@ def _check_maps(root, frame, entries, klass, instance, depth, out) -> None:
 
 def _check_optional(root, frame, kind, size, depth, out) -> None:
     path = _frame_file(root, kind, frame)
+    output = BY_KEY[kind]
     try:
-        if kind == "normal":
-            array = read_vectors(path, ("X", "Y", "Z"))
-        elif kind == "flow":
-            array = read_vectors(path, FLOW_CHANNELS)
+        if output.extension == ".png":
+            arrays = {kind: png.read_png(path)}  # as stored: the reader widens the dtype
         else:
-            array = png.read_png(path)
+            arrays = read_output_file(kind, path)
     except (OSError, ValueError) as error:
         out.problem(path, f"cannot be read ({error})")
         return
-    if not _check_size(path, array.shape, size, out):
-        return
-    if kind in ("depth_mm", "part") and (array.ndim != 2 or array.dtype != np.uint16):
+    for value in arrays.values():
+        values = value.values() if isinstance(value, dict) else [value]
+        shapes = {v.shape for v in values if isinstance(v, np.ndarray) and v.ndim >= 2}
+        if not all(_check_size(path, shape, size, out) for shape in shapes):
+            return
+    array = arrays.get(kind)
+    label_png = output.extension == ".png" and output.conventions.get("dtype") == "uint16"
+    if label_png and (array.ndim != 2 or array.dtype != np.uint16):
         out.problem(path, "must be a single-channel 16-bit PNG")
         return
     if kind == "depth_mm" and depth is not None:

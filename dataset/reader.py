@@ -261,6 +261,18 @@ def _read_output(output: Output, path: str, backend: str, data: bytes) -> dict[s
     return {key: image.astype(np.uint16)}
 
 
+def read_output_file(key: str, path: str, exr_backend: str = "builtin") -> dict[str, Any]:
+    """The arrays of output ``key``'s file at ``path``, as :func:`load_frame` gives them.
+
+    Raises :class:`~ground_truth.errors.DatasetError` naming the file when it is missing
+    or damaged.
+    """
+    with _reading(path):
+        with open(path, "rb") as file:
+            data = file.read()
+        return _read_output(BY_KEY[key], path, exr_backend, data)
+
+
 # What load_frame reads unless told otherwise (the preview picture is for people).
 DEFAULT_KEYS = tuple(
     dict.fromkeys(

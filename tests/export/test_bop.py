@@ -303,3 +303,53 @@ def test_an_orthographic_dataset_is_refused(boxes, tmp_path, capsys):
     path.write_text(json.dumps(document))
     assert run_cli(["export", str(ortho), "--format", "bop", "-o", str(tmp_path / "o")]) == 1
     assert "orthographic" in capsys.readouterr().err
+
+
+@pytest.fixture
+def with_coco(boxes, tmp_path):
+    """A copy of ``boxes`` with its COCO file, as a render leaves it."""
+    import shutil
+
+    from ground_truth.dataset import coco
+
+    root = str(tmp_path / "with-coco")
+    shutil.copytree(boxes, root)
+    coco.write_document(root, coco.coco_from_frames(root))
+    return root
+
+
+def test_check_passes_a_dataset_with_amodal_masks(with_coco, capsys):
+    assert run_cli(["check", with_coco]) == 0, capsys.readouterr().err
+
+
+def _without_amodal_file(root):
+    os.remove(os.path.join(root, "amodal", f"{BOP_FRAMES[1]:06d}.json"))
+
+
+def _truncated_amodal_file(root):
+    path = os.path.join(root, "amodal", f"{BOP_FRAMES[1]:06d}.json")
+    with open(path, "rb") as file:
+        data = file.read()
+    with open(path, "wb") as file:
+        file.write(data[: len(data) // 2])
+
+
+def _amodal_mask_of_another_size(root):
+    path = os.path.join(root, "amodal", f"{BOP_FRAMES[1]:06d}.json")
+    document = load_json(path)
+    document["height"] += 1
+    for entry in document["instances"]:
+        entry["amodal_segmentation"]["size"][0] += 1
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(document, file)
+
+
+@pytest.mark.parametrize(
+    "fault", [_without_amodal_file, _truncated_amodal_file, _amodal_mask_of_another_size]
+)
+def test_check_names_a_missing_or_damaged_amodal_file(with_coco, capsys, fault):
+    """Amodal files are an output like any other: check finds them through the registry."""
+    fault(with_coco)
+    assert run_cli(["check", with_coco]) == 1
+    blamed = os.path.join(with_coco, "amodal", f"{BOP_FRAMES[1]:06d}.json")
+    assert f"problem: {blamed}" in capsys.readouterr().err
