@@ -1,6 +1,7 @@
 """dataset.reader on a synthetic dataset folder."""
 
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -187,3 +188,29 @@ def test_load_frame_reads_only_the_keys_asked_for(tmp_path):
     assert np.array_equal(sample["preview"], picture)
     assert "preview" not in reader.load_frame(root, 4)  # for people, not read by default
     assert reader.load_coco(root) is None
+
+
+def test_the_reader_imports_only_what_reading_needs():
+    """A training job that reads a dataset loads the format and its codecs: no label
+    maths, geometry, preview pictures (with their font), exporters or Blender."""
+    import ground_truth
+
+    link_dir = os.path.dirname(os.path.dirname(os.path.abspath(ground_truth.__file__)))
+    script = (
+        "import sys\n"
+        "import ground_truth.dataset.reader\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('ground_truth', 'bpy'))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": link_dir},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = set(done.stdout.split())
+    assert "ground_truth.dataset.reader" in loaded
+    packages = {name.split(".")[1] for name in loaded if name.count(".") >= 1}
+    assert packages <= {"codecs", "dataset", "errors"}, sorted(loaded)
+    assert "bpy" not in loaded
