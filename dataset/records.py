@@ -351,6 +351,22 @@ def remove_leftovers(root: str) -> list[str]:
     return removed
 
 
+def make_raw_folder(folder: str, attempts: int = 10) -> None:
+    """Make a process's raw folder (``.raw/<host>-<pid>``) before its first frame.
+
+    Another process removes ``.raw`` when it finds it empty (:func:`remove_leftovers`, the
+    end of a run); should that fall between making ``.raw`` and making ``folder`` in it,
+    making them again succeeds. Once ``folder`` exists, ``.raw`` is not empty.
+    """
+    for _attempt in range(attempts - 1):
+        try:
+            os.makedirs(folder, exist_ok=True)
+            return
+        except FileNotFoundError:
+            continue
+    os.makedirs(folder, exist_ok=True)
+
+
 def _newest_mtime(folder: str) -> float:
     newest = os.lstat(folder).st_mtime
     for name in os.listdir(folder):

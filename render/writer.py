@@ -184,18 +184,24 @@ class DatasetWriter:
 
     def claim_folder(self, state):
         """Make the folder this dataset's before the first file: clean what killed
-        processes left, bring an older dataset's frames into records, write the index."""
+        processes left, make this run's raw folder, bring an older dataset's frames into
+        records, write the index."""
         root = self.output_dir
         os.makedirs(root, exist_ok=True)
         records.remove_leftovers(root)
-        with records.DatasetLock(root):
-            previous = dataset_json.read(root)
-            if state.replace:
-                for frame in records.recorded_frames(root):
-                    records.remove_record(root, frame)
-            elif previous is not None:
-                versioning.records_for_listed_frames(root, previous)
-        self.write_index(final=True)
+        records.make_raw_folder(self.raw_dir)
+        try:
+            with records.DatasetLock(root):
+                previous = dataset_json.read(root)
+                if state.replace:
+                    for frame in records.recorded_frames(root):
+                        records.remove_record(root, frame)
+                elif previous is not None:
+                    versioning.records_for_listed_frames(root, previous)
+            self.write_index(final=True)
+        except BaseException:
+            self.remove_raw_folder()
+            raise
 
     # ------------------------------------------------------------------ a frame
 

@@ -59,3 +59,20 @@ def test_an_empty_raw_folder_left_by_a_kill_is_removed(tmp_path):
     os.makedirs(tmp_path / layout.RAW_DIR)
     records.remove_leftovers(str(tmp_path))
     assert not (tmp_path / layout.RAW_DIR).exists()
+
+
+def test_the_raw_folder_is_made_again_when_raw_goes_in_between(tmp_path, monkeypatch):
+    # Another process removes the empty .raw just after this one made it.
+    folder = layout.raw_folder(str(tmp_path), records.owner())
+    real_mkdir = os.mkdir
+    removed = []
+
+    def mkdir(path, *args, **kwargs):
+        if path == folder and not removed:
+            os.rmdir(os.path.dirname(path))
+            removed.append(path)
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    records.make_raw_folder(folder)
+    assert removed and os.path.isdir(folder)
