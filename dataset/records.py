@@ -211,9 +211,7 @@ class FrameClaims:
     def _take_over(self, path: str) -> bool:
         """Remove a claim left by a process that is gone; True when the path is free."""
         try:
-            with open(path, encoding="utf-8") as file:
-                holder = file.read().strip()
-            mtime = os.stat(path).st_mtime
+            holder, mtime = _read_holder(path)
         except FileNotFoundError:
             return True
         except OSError:
@@ -301,13 +299,19 @@ def DatasetLock(root: str, timeout: float = 60.0) -> Iterator[None]:  # noqa: N8
             os.remove(path)
 
 
+def _read_holder(path: str) -> tuple[str, float]:
+    """The owner written in a claim or lock file at ``path``, and the file's mtime.
+
+    Raises ``OSError`` (``FileNotFoundError`` when it is gone) for the caller to decide.
+    """
+    with open(path, encoding="utf-8") as file:
+        holder = file.read().strip()
+    return holder, os.stat(path).st_mtime
+
+
 def _lock_is_stale(path: str) -> bool:
     try:
-        with open(path, encoding="utf-8") as file:
-            holder = file.read().strip()
-        mtime = os.stat(path).st_mtime
-    except FileNotFoundError:
-        return False
+        holder, mtime = _read_holder(path)
     except OSError:
         return False
     match = _OWNER.search(holder)

@@ -6,7 +6,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import assert_dataset_is_true, command, environment, run
+from fault_runs import assert_dataset_is_true, command, environment, run
 
 from ground_truth.dataset import reader
 

@@ -10,7 +10,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import assert_dataset_is_true, command, environment, run
+from fault_runs import assert_dataset_is_true, command, environment, run
 
 from ground_truth.dataset import reader
 from ground_truth.errors import DatasetError

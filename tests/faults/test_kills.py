@@ -11,7 +11,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import assert_dataset_is_true, command, environment, run
+from fault_runs import assert_dataset_is_true, command, environment, run
 
 FRAMES = "1-6"
 KILLS = 24
