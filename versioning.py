@@ -5,7 +5,9 @@ One module for every migration, as Cycles keeps its ``version_update.py``:
 - scene settings saved under an older name (:data:`RENAMED_SETTINGS`) are moved to the
   current one when a file is loaded (``properties`` registers the handler);
 - compositor setups saved by earlier versions are updated in place by
-  :func:`outdated_nodes`, which ``nodes.setup`` asks before it builds its nodes;
+  :func:`outdated_nodes`, which ``nodes.setup`` asks before it builds its nodes; a farm
+  render of an older setup wrote the RGB PNGs itself, and finalize keeps them
+  (:func:`setup_writes_rgb`);
 - datasets written before per-frame records get them from their files
   (:func:`records_for_listed_frames`) when a run or finalize opens them.
 
@@ -33,6 +35,15 @@ OUTDATED_NODE_TYPES = {
     "Ground Truth Raw Passes": "CompositorNodeCombineColor",
 }
 
+# Nodes earlier versions made that this one has no more: name -> type. Their File
+# Output node wrote the RGB PNG; now the writer thread encodes it from the image copy,
+# whose node was named after the preview picture, its only reader then.
+OLD_RGB_NODE = "Ground Truth RGB Output"
+RETIRED_NODES = {
+    OLD_RGB_NODE: "CompositorNodeOutputFile",
+    "Ground Truth Preview Image": "CompositorNodeOutputFile",
+}
+
 
 def migrate_settings(settings) -> list[str]:
     """Move values stored under old names in ``Scene.ground_truth`` to the current names.
@@ -51,17 +62,25 @@ def migrate_settings(settings) -> list[str]:
 
 
 def outdated_nodes(nodes, frame):
-    """Nodes of ours inside ``frame`` that an earlier version made with another type.
+    """Nodes of ours inside ``frame`` that an earlier version made with another type, or
+    that this version has no more.
 
     A node of that name and type outside the extension's frame is the user's own and
     is not listed.
     """
     found = []
-    for name, old_type in OUTDATED_NODE_TYPES.items():
+    for name, old_type in (*OUTDATED_NODE_TYPES.items(), *RETIRED_NODES.items()):
         node = nodes.get(name)
         if node is not None and node.bl_idname == old_type and node.parent == frame:
             found.append(node)
     return found
+
+
+def setup_writes_rgb(tree):
+    """Whether the compositor ``tree`` holds an earlier version's setup whose own node
+    writes the RGB PNGs: a farm render of it made them, and finalize keeps them."""
+    node = tree.nodes.get(OLD_RGB_NODE) if tree is not None else None
+    return node is not None and node.bl_idname == RETIRED_NODES[OLD_RGB_NODE] and not node.mute
 
 
 def records_for_listed_frames(root, data):

@@ -14,10 +14,7 @@ It prints, for three scenes at 640x480 (a ground, a tilted camera, a sun):
    of pairs of runs (with its range) of wall time and of process CPU time; every other
    pair runs Ground Truth first, so that a drift of the machine's speed cancels out;
 2. with no copies (five labelled objects): the fixed cost per frame beyond the render,
-   as Render Ground Truth's wall time per frame minus the plain render's, at 32 samples,
-   at one sample without the denoiser (where a frame is short and the fixed cost shows)
-   and in labels-only mode (against a plain render with the same one sample and no
-   bounces), with the same pairs.
+   compared frame by frame at one sample and in labels-only mode (``fixed_cost.py``).
 
 The Ground Truth runs write RGB, depth, class and instance maps, meta and COCO (the
 preview picture off); the plain runs save the PNG.
@@ -243,21 +240,13 @@ def ratio_row(label, pairs):
     )
 
 
-def difference_row(label, pairs):
-    extra = sorted((ours - plain) * 1000.0 for plain, ours in pairs)
-    plain = statistics.median(p for p, _ in pairs) * 1000.0
-    return (
-        f"{label}: plain {plain:7.1f} ms/frame, Ground Truth + {statistics.median(extra):6.1f} ms "
-        f"(pairs {extra[0]:+.1f} to {extra[-1]:+.1f} ms, n={len(extra)})"
-    )
-
-
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=3, help="frames per timed run")
     parser.add_argument("--repeats", type=int, default=3, help="pairs of runs per row")
     parser.add_argument("--samples", type=int, default=32)
     parser.add_argument("--skip-copies", action="store_true", help="only the fixed cost")
+    parser.add_argument("--fixed-frames", type=int, default=60, help="frames per fixed-cost mode")
     args = parser.parse_args(argv)
     render_demo.import_extension()
     work = tempfile.mkdtemp(prefix="gt-copies-bench-")
@@ -280,18 +269,9 @@ def main(argv):
             state = "denoiser on " if denoise else "denoiser off"
             print(ratio_row(f"  {state}, wall", pairs["wall"]))
             print(ratio_row(f"  {state}, CPU ", pairs["cpu"]), flush=True)
-    scene = plain_scene(args.samples)
-    print("No copies (five labelled objects): the fixed cost per frame beyond the render")
-    for samples, labels_only, label_text in (
-        (args.samples, False, f"{args.samples} samples"),
-        (1, False, "1 sample"),
-        (1, True, "labels only"),
-    ):
-        scene.cycles.samples = samples
-        scene.cycles.use_denoising = samples > 1
-        pairs = pairs_of(scene, work, frames, args.repeats, labels_only)
-        print(difference_row(f"  {label_text:11s}, wall", pairs["wall"]))
-        print(difference_row(f"  {label_text:11s}, CPU ", pairs["cpu"]), flush=True)
+    import fixed_cost  # here: it imports this module's scenes
+
+    fixed_cost.report(args.fixed_frames)
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -45,7 +45,10 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb", **kwargs: Any) -
         raise ValueError(f"atomic_open needs a write mode, got {mode!r}")
     mode = mode.replace("x", "w")
     tmp = _temp_path(path)
-    f = open(tmp, mode, **kwargs)  # noqa: SIM115 - closed explicitly below
+    try:
+        f = open(tmp, mode, **kwargs)  # noqa: SIM115 - closed explicitly below
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, os.fspath(path)) from error
     try:
         yield f
         f.flush()
@@ -57,8 +60,9 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb", **kwargs: Any) -
             f.close()
         with contextlib.suppress(OSError):
             os.remove(tmp)
-        if isinstance(error, OSError) and not error.filename:
-            # Name the file a failed write or flush was for (a full disk says none).
+        if isinstance(error, OSError) and error.filename in (None, "", tmp):
+            # Name the file a failed write, flush or move was for (a full disk says
+            # none; a folder in the way of the move names the temporary file).
             raise OSError(error.errno, error.strerror, os.fspath(path)) from error
         raise
 

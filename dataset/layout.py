@@ -15,7 +15,9 @@ passes), ``.raw/`` itself for a farm rendering the saved compositor setup:
   write multi-part EXRs when the pixel aspect is not 1);
 - ``NNNNNN<suffix>.exr``: a pass an output needs in a file of its own
   (:class:`.outputs.RawPass`: the normals' ``_normal``, the flow's ``_vector``);
-- ``NNNNNN.bmp``: an uncompressed copy of the image, read for the preview picture.
+- ``NNNNNN.bmp``: an uncompressed copy of the image (8-bit, the scene's view transform
+  applied), encoded into the RGB PNG and read for the preview picture on the writer
+  thread, while the next frame renders.
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ def raw_path(raw_dir: str | os.PathLike[str], frame: int, suffix: str = "") -> s
 
 
 def image_copy_path(raw_dir: str | os.PathLike[str], frame: int) -> str:
-    """The compositor's uncompressed copy of the image of ``frame``, for the preview."""
+    """The compositor's uncompressed copy of the image of ``frame`` (RGB and preview)."""
     return os.path.join(os.fspath(raw_dir), frame_stem(frame) + IMAGE_COPY_EXTENSION)
 
 

@@ -48,9 +48,9 @@ class Output:
     meta and COCO). ``channels`` are the EXR channel names of float outputs (stated in
     ``dataset.json`` after the ``dtype`` of ``conventions``). ``reader_keys`` are the
     keys :func:`ground_truth.dataset.reader.load_frame` fills from it (the COCO file,
-    one per dataset, is read by ``load_coco``). ``made_by_blender`` marks files the
-    compositor writes itself (the RGB image); Ground Truth's converter or writer makes
-    the others. ``needs_instances`` marks annotations of the labelled instances.
+    one per dataset, is read by ``load_coco``). Ground Truth's converter or writer makes
+    every file, the RGB PNG included (from the compositor's uncompressed copy of the
+    image). ``needs_instances`` marks annotations of the labelled instances.
     ``passes`` are the view-layer passes it needs packed into the raw layer beside Depth
     and Object Index (the part map: Material Index); they are on only while it is asked
     for, since each pass costs Cycles time on every frame.
@@ -68,7 +68,6 @@ class Output:
     raw: RawPass | None = None
     passes: tuple[str, ...] = ()
     needs_instances: bool = False
-    made_by_blender: bool = False
     reader_keys: tuple[str, ...] = ()
     conventions: Mapping = field(default_factory=dict)
 
@@ -108,7 +107,6 @@ OUTPUTS: tuple[Output, ...] = (
         default=True,
         folder="rgb",
         extension=".png",
-        made_by_blender=True,
         reader_keys=("rgb", "alpha"),
         conventions=_frozen(
             {"dtype": "uint8", "channels": 3, "color": "sRGB, the scene's view transform"}

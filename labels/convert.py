@@ -10,9 +10,10 @@ render's dataset writer. This is also what a farm's raw output is finalized with
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,6 +46,20 @@ class FrameContext:
     world_to_camera_cv: np.ndarray | None
     class_colors: Mapping[int, tuple[float, float, float]]
     class_names: Mapping[int, str]
+    _image: np.ndarray | None = field(default=None, repr=False)
+
+    def image(self) -> np.ndarray | None:
+        """The frame's image (HxWx3 uint8) from the compositor's uncompressed copy, or
+        None where there is none (labels-only renders)."""
+        if self._image is None:
+            path = layout.image_copy_path(self.raw_dir, self.frame)
+            if not os.path.isfile(path):
+                return None
+            try:
+                self._image = bmp.read_bmp(path)
+            except ValueError as error:
+                raise ValueError(f"{path}: {error}") from error
+        return self._image
 
     def path(self, key: str) -> str:
         """Where the output ``key`` of this frame goes (its folder is created)."""
@@ -63,6 +78,15 @@ def read_raw(path: str) -> dict[str, np.ndarray]:
         return exr.read_exr(path)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from error
+
+
+def _rgb(ctx: FrameContext) -> None:
+    image = ctx.image()
+    if image is None:
+        path = layout.image_copy_path(ctx.raw_dir, ctx.frame)
+        raise FileNotFoundError(errno.ENOENT, "Blender did not write the image copy", path)
+    # zlib level 1, as Blender's own PNGs at its default 15 % compression.
+    png.write_png(ctx.path("rgb"), image, compression=1, filter="up")
 
 
 def _depth(ctx: FrameContext) -> None:
@@ -117,6 +141,7 @@ def _preview(ctx: FrameContext) -> None:
 # passes, run in the order of the output declarations (the preview, last, shows what
 # the others made).
 CONVERTERS: Mapping[str, Callable[[FrameContext], None]] = {
+    "rgb": _rgb,
     "depth": _depth,
     "class": _class,
     "instance": _instance,
@@ -188,13 +213,11 @@ def preview_picture(ctx, labels):
     """
     height, width = labels.depth.shape
     step = max(1, -(-width // PREVIEW_WIDTH))
-    image_copy = layout.image_copy_path(ctx.raw_dir, ctx.frame)
+    rgb = ctx.image()
     rgb_path = layout.frame_path(ctx.root, "rgb", ctx.frame)
-    if os.path.exists(image_copy):
-        rgb = bmp.read_bmp(image_copy)
-    elif os.path.exists(rgb_path):
+    if rgb is None and os.path.exists(rgb_path):
         rgb = png.read_png(rgb_path)[..., :3]
-    else:
+    elif rgb is None:
         rgb = np.zeros((height, width, 3), dtype=np.uint8)
     every = (slice(None, None, step), slice(None, None, step))
     instance = labels.instance[every]

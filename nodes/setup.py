@@ -10,14 +10,13 @@ import json
 
 from .. import compat, versioning
 from ..dataset import layout
-from ..dataset.outputs import BY_KEY, OUTPUTS
+from ..dataset.outputs import OUTPUTS
 
 FRAME_NODE = "Ground Truth"
 RENDER_LAYERS_NODE = "Ground Truth Render Layers"
-RGB_NODE = "Ground Truth RGB Output"
 RAW_NODE = "Ground Truth Raw Output"
 PACK_NODE = "Ground Truth Raw Passes"
-PREVIEW_NODE = "Ground Truth Preview Image"
+IMAGE_NODE = "Ground Truth Image Copy"
 
 
 # The outputs whose pass the compositor writes to a raw EXR of its own (normals, flow).
@@ -36,10 +35,9 @@ def _through_color(output):
 
 
 OWNED_NODES = (
-    RGB_NODE,
     RAW_NODE,
     PACK_NODE,
-    PREVIEW_NODE,
+    IMAGE_NODE,
     *(_pass_node(output)[0] for output in PASS_OUTPUTS),
     *(name for o in PASS_OUTPUTS if _through_color(o) for name in _pass_node(o)[1:]),
     RENDER_LAYERS_NODE,
@@ -66,15 +64,14 @@ def wanted_passes(outputs):
     )
 
 
-def output_paths(output_dir, raw_owner=None):
-    """Blender paths (may start with //) of the RGB and raw folders, with a trailing slash.
+def raw_output_path(output_dir, raw_owner=None):
+    """The Blender path (may start with //) of the raw folder, with a trailing slash.
 
     ``raw_owner`` names a process's own raw folder (``.raw/<host>-<pid>/``); without it
     the raw passes go to ``.raw/``, as a farm rendering the saved setup writes them.
     """
     root = output_dir if output_dir.endswith(("/", "\\")) else output_dir + "/"
-    raw = root + layout.RAW_DIR + "/" + (raw_owner + "/" if raw_owner else "")
-    return root + BY_KEY["rgb"].folder + "/", raw
+    return root + layout.RAW_DIR + "/" + (raw_owner + "/" if raw_owner else "")
 
 
 def has_setup(scene):
@@ -85,10 +82,12 @@ def has_setup(scene):
 def setup_compositor(scene, view_layer, output_dir, outputs, raw_owner=None):
     """Add or update the extension's nodes for ``view_layer``; idempotent. Returns the tree.
 
-    The nodes write into ``output_dir`` (a Blender path; ``//`` is relative to the
-    .blend file) what ``outputs`` (output keys) need: the RGB image when ``"rgb"`` is
-    among them, the raw passes always, and a raw file for each requested output with a
-    pass of its own. The raw passes go to ``.raw/<raw_owner>/`` (see :func:`output_paths`).
+    The nodes write into the raw folder of ``output_dir`` (a Blender path; ``//`` is
+    relative to the .blend file; ``.raw/<raw_owner>/``, see :func:`raw_output_path`) what
+    ``outputs`` (output keys) need: the raw passes always, an uncompressed copy of the
+    image when the RGB image or the preview is among them (the writer thread encodes the
+    PNG while the next frame renders: Blender's own PNG encoding would hold up every
+    frame), and a raw file for each requested output with a pass of its own.
     """
     settings = scene.ground_truth
     first_time = not has_setup(scene)
@@ -111,31 +110,27 @@ def setup_compositor(scene, view_layer, output_dir, outputs, raw_owner=None):
         frame.label = FRAME_NODE
     for node in versioning.outdated_nodes(nodes, frame):
         nodes.remove(node)
+    new_nodes = {name for name in OWNED_NODES if name not in nodes}
     render_layers = _get_or_new(nodes, "CompositorNodeRLayers", RENDER_LAYERS_NODE, frame)
     if render_layers.layer != view_layer.name:
         render_layers.layer = view_layer.name
-    rgb_node = _get_or_new(nodes, "CompositorNodeOutputFile", RGB_NODE, frame)
     pack = _get_or_new(nodes, compat.COMBINE_XYZ_NODE, PACK_NODE, frame)
     raw = _get_or_new(nodes, "CompositorNodeOutputFile", RAW_NODE, frame)
-    # An uncompressed copy of the image for the preview picture: decoding the PNG
-    # would cost more than all the labels together.
-    picture = _get_or_new(nodes, "CompositorNodeOutputFile", PREVIEW_NODE, frame)
-    new_passes = [_pass_node(o)[0] for o in PASS_OUTPUTS if _pass_node(o)[0] not in nodes]
+    # The image, 8-bit with the view transform applied (as a PNG would hold it), for
+    # the RGB PNG and the preview picture.
+    image = _get_or_new(nodes, "CompositorNodeOutputFile", IMAGE_NODE, frame)
     pass_nodes = [
         _get_or_new(nodes, "CompositorNodeOutputFile", _pass_node(o)[0], frame)
         for o in PASS_OUTPUTS
     ]
-    if first_time:
-        _place(nodes, frame, render_layers, rgb_node, pack, raw, picture)
+    if first_time or image.name in new_nodes:
+        _place(nodes, frame, render_layers, image, pack, raw)
     for index, node in enumerate(pass_nodes):
-        if first_time or node.name in new_passes:
-            node.location = (picture.location.x, picture.location.y - 200.0 * (index + 1))
+        if first_time or node.name in new_nodes:
+            node.location = (raw.location.x, raw.location.y - 200.0 * (index + 1))
 
-    rgb_dir, raw_dir = output_paths(output_dir, raw_owner)
+    raw_dir = raw_output_path(output_dir, raw_owner)
     frame_pattern = "#" * layout.FRAME_DIGITS
-    compat.configure_file_output(
-        rgb_node, rgb_dir, "", [(frame_pattern, "RGBA")], file_format="PNG", color_depth="8"
-    )
     compat.configure_file_output(
         raw,
         raw_dir,
@@ -145,14 +140,9 @@ def setup_compositor(scene, view_layer, output_dir, outputs, raw_owner=None):
         color_depth="32",
     )
     compat.configure_file_output(
-        picture, raw_dir, "", [(frame_pattern, "RGBA")], file_format="BMP", color_depth=None
+        image, raw_dir, "", [(frame_pattern, "RGBA")], file_format="BMP", color_depth=None
     )
     sockets = compat.RENDER_LAYER_SOCKETS
-    _link(
-        tree,
-        render_layers.outputs[sockets["image"]],
-        compat.file_output_input(rgb_node, 0, frame_pattern),
-    )
     depth, index, material = (pack.inputs[name] for name in layout.RAW_CHANNELS)
     _link(tree, render_layers.outputs[sockets["depth"]], depth)
     _link(tree, render_layers.outputs[sockets["object_index"]], index)
@@ -168,7 +158,7 @@ def setup_compositor(scene, view_layer, output_dir, outputs, raw_owner=None):
     _link(
         tree,
         render_layers.outputs[sockets["image"]],
-        compat.file_output_input(picture, 0, frame_pattern),
+        compat.file_output_input(image, 0, frame_pattern),
     )
     for output, node in zip(PASS_OUTPUTS, pass_nodes, strict=True):
         raw_pass = output.raw
@@ -187,7 +177,7 @@ def setup_compositor(scene, view_layer, output_dir, outputs, raw_owner=None):
             _name, split_name, join_name = _pass_node(output)
             split = _get_or_new(nodes, "CompositorNodeSeparateColor", split_name, frame)
             join = _get_or_new(nodes, "CompositorNodeCombineColor", join_name, frame)
-            if first_time or node.name in new_passes:
+            if first_time or node.name in new_nodes:
                 split.location = (node.location.x - 500.0, node.location.y)
                 join.location = (node.location.x - 250.0, node.location.y)
             for channel in range(4):
@@ -198,8 +188,7 @@ def setup_compositor(scene, view_layer, output_dir, outputs, raw_owner=None):
         if source is not None:
             _link(tree, source, compat.file_output_input(node, 0, raw_pass.layer))
         _set_mute(node, not on)
-    _set_mute(picture, "preview" not in outputs)
-    _set_mute(rgb_node, "rgb" not in outputs)
+    _set_mute(image, not {"rgb", "preview"} & set(outputs))
     return tree
 
 
@@ -209,6 +198,10 @@ def remove_compositor(scene):
     tree = compat.get_tree(scene)
     found = False
     if tree is not None:
+        frame = tree.nodes.get(FRAME_NODE)
+        for node in versioning.outdated_nodes(tree.nodes, frame) if frame else ():
+            tree.nodes.remove(node)
+            found = True
         for name in OWNED_NODES:
             node = tree.nodes.get(name)
             if node is not None:
@@ -260,17 +253,16 @@ def _get_or_new(nodes, bl_idname, name, parent=None):
     return node
 
 
-def _place(nodes, frame, render_layers, rgb, pack, raw, picture):
+def _place(nodes, frame, render_layers, image, pack, raw):
     # Below the user's nodes, so that nothing of theirs is covered.
     owned = {frame.name, *OWNED_NODES}
     others = [n for n in nodes if n.name not in owned]
     x = min((n.location.x for n in others), default=0.0)
     y = min((n.location.y for n in others), default=0.0) - 500.0
     render_layers.location = (x, y)
-    rgb.location = (x + 600.0, y)
+    image.location = (x + 600.0, y)
     pack.location = (x + 350.0, y - 200.0)
     raw.location = (x + 600.0, y - 200.0)
-    picture.location = (x + 600.0, y - 400.0)
 
 
 def _link(tree, from_socket, to_socket):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import bpy
 
+from .. import compat, versioning
 from ..dataset import coco, framespec, layout, records
 from ..errors import GroundTruthError
 from ..labels.ids import instance_id_limit
@@ -59,6 +60,7 @@ def finalize(scene, output_dir, expected=None):
         scene, labels, options.distinct_copies, instance_id_limit(options.outputs)
     )
     writer = DatasetWriter(scene, options, labels, layout.raw_folder(output_dir), plan.table)
+    writer.rgb_by_blender = versioning.setup_writes_rgb(compat.get_tree(scene))
     pending = raw_frames(output_dir)
     state = writer.inspect_folder(pending, farm=True)
     if not pending and not state.listed:

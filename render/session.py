@@ -22,7 +22,7 @@ class RenderSession:
 
     ``options`` are the run's :class:`~.options.RenderOptions`, ``labels`` its
     :class:`~ground_truth.labels.tables.LabelTable`; the raw passes go to the raw folder
-    of ``raw_owner`` (see ``nodes.setup.output_paths``).
+    of ``raw_owner`` (see ``nodes.setup.raw_output_path``).
     """
 
     def __init__(self, scene, view_layer, options, labels, raw_owner=None):

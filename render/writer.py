@@ -45,7 +45,8 @@ except ImportError:  # Windows
 # The COCO file is rewritten at most this often during a render, and always at the end.
 COCO_INTERVAL_S = 2.0
 
-# What the compositor of a farm's saved setup writes into a folder with no dataset.json.
+# What the compositor of a farm's saved setup writes into a folder with no dataset.json
+# (the setups of earlier versions wrote the RGB PNGs themselves).
 _FARM_ENTRIES = {layout.RAW_DIR, BY_KEY["rgb"].folder}
 
 
@@ -96,6 +97,9 @@ class DatasetWriter:
             {i.id: i.class_id for i in labels.instances}, size=max(MAX_ID, last_id) + 1
         )
         self._frame_keys = [o.key for o in frame_outputs(options.outputs)]
+        # True where an earlier version's saved setup wrote the RGB PNGs itself (a farm
+        # render of it): finalize then keeps them instead of encoding the image copy.
+        self.rgb_by_blender = False
         self._records = {}  # frame -> (mtime_ns, record): records read so far
         self._coco_written = 0.0
         self._coco_dirty = False
@@ -259,11 +263,13 @@ class DatasetWriter:
         raw = layout.raw_path(self.raw_dir, frame)
         if not os.path.isfile(raw):
             raise GroundTruthError(f"Blender did not write {raw}: {why_not_written(raw)}")
+        made = outputs - {"rgb"} if self.rgb_by_blender else outputs
+        image = layout.image_copy_path(self.raw_dir, frame)
         try:
             labels = convert.convert_frame(
                 root,
                 frame,
-                outputs,
+                made,
                 raw_dir=self.raw_dir,
                 unit_scale=self._unit_scale,
                 lookup=self._lookup,
@@ -274,6 +280,11 @@ class DatasetWriter:
             )
         except ValueError as error:  # a raw file Blender did not write whole
             raise GroundTruthError(f"Frame {frame}: {error} ({why_incomplete(raw)})") from error
+        except FileNotFoundError as error:
+            if error.filename != image:
+                raise
+            why = why_not_written(image)
+            raise GroundTruthError(f"Blender did not write {image}: {why}") from None
         # Boxes and pixel counts once, for the meta and for COCO.
         boxes = bboxes_from_instance_map(labels.instance)
         height, width = labels.instance.shape
@@ -338,7 +349,7 @@ class DatasetWriter:
 
     def verify_frame(self, frame):
         """Raise :class:`GroundTruthError` naming the file when one of the frame's files is
-        missing, incomplete or unreadable (Blender's RGB image included)."""
+        missing, incomplete or unreadable."""
         for key in self._frame_keys:
             path = layout.frame_path(self.output_dir, key, frame)
             if not os.path.isfile(path) or os.path.islink(path):

@@ -183,9 +183,68 @@ def test_saved_setup_makes_a_plain_animation_render_write_the_raw_passes(small_s
     bpy.ops.render.render(animation=True)  # what `blender -b file.blend -a` does
 
     root = tmp_path / "ground truth"
-    raw = sorted(name for name in os.listdir(root / ".raw") if name.endswith(".exr"))
-    assert raw == ["000001.exr", "000002.exr"]
-    assert sorted(os.listdir(root / "rgb")) == ["000001.png", "000002.png"]
+    raw = sorted(os.listdir(root / ".raw"))
+    # The passes and the image's uncompressed copy: finalize makes every file from them.
+    assert raw == ["000001.bmp", "000001.exr", "000002.bmp", "000002.exr"]
+    assert sorted(os.listdir(root)) == [".raw"]
+
+
+def _add_setup_of_an_earlier_version(tree, root):
+    """The nodes an earlier version's setup had: a File Output node writing the RGB PNG
+    into ``rgb/`` itself, and the image copy under the preview's name, muted."""
+    frame = tree.nodes[setup.FRAME_NODE]
+    tree.nodes[setup.IMAGE_NODE].name = "Ground Truth Preview Image"
+    tree.nodes["Ground Truth Preview Image"].mute = True
+    old = tree.nodes.new("CompositorNodeOutputFile")
+    old.name = "Ground Truth RGB Output"
+    old.parent = frame
+    compat.configure_file_output(old, root + "rgb/", "", [("######", "RGBA")], "PNG", "8")
+    image = tree.nodes[setup.RENDER_LAYERS_NODE].outputs[compat.RENDER_LAYER_SOCKETS["image"]]
+    tree.links.new(image, compat.file_output_input(old, 0, "######"))
+
+
+def test_a_farm_render_of_an_earlier_versions_setup_keeps_its_rgb_pngs(small_scene, tmp_path):
+    from ground_truth.dataset import reader
+    from ground_truth.render import finalize
+
+    blend = tmp_path / "old setup.blend"
+    small_scene.ground_truth.output_dir = "//ground truth/"
+    small_scene.frame_end = 2
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    tree = setup_from_settings(small_scene)
+    _add_setup_of_an_earlier_version(tree, "//ground truth/")
+    bpy.ops.wm.save_mainfile()
+    bpy.ops.wm.open_mainfile(filepath=str(blend))
+    scene = bpy.context.scene
+    scene.render.filepath = str(tmp_path / "plain" / "")
+    bpy.ops.render.render(animation=True)  # the farm, with the old setup
+
+    root = tmp_path / "ground truth"
+    written = {name: (root / "rgb" / name).read_bytes() for name in os.listdir(root / "rgb")}
+    assert sorted(written) == ["000001.png", "000002.png"]
+    report = finalize.finalize(scene, str(root))
+    assert report.frames == [1, 2] and not report.damaged
+    assert {name: (root / "rgb" / name).read_bytes() for name in written} == written
+    assert reader.load_frame(root, 2)["rgb"].shape == (24, 32, 3)
+
+
+def test_an_earlier_versions_rgb_and_preview_nodes_are_replaced_and_removed(small_scene, tmp_path):
+    tree = build_user_tree(small_scene, tmp_path)  # the user's: it stays after removal
+    setup_from_settings(small_scene)
+    _add_setup_of_an_earlier_version(tree, small_scene.ground_truth.output_dir)
+    user = tree.nodes.new("CompositorNodeOutputFile")
+    user.name = "Ground Truth RGB Output.001"  # not in the frame: the user's own
+
+    setup_from_settings(small_scene)
+    names = {node.name for node in tree.nodes}
+    assert not {"Ground Truth RGB Output", "Ground Truth Preview Image"} & names
+    assert setup.IMAGE_NODE in names and not tree.nodes[setup.IMAGE_NODE].mute
+
+    _add_setup_of_an_earlier_version(tree, small_scene.ground_truth.output_dir)
+    assert setup.remove_compositor(small_scene)
+    assert [node.name for node in tree.nodes if node.name.startswith("Ground Truth")] == [
+        "Ground Truth RGB Output.001"
+    ]
 
 
 def test_raw_exr_holds_depth_and_indices_in_three_channels(small_scene, out_dir):

@@ -53,7 +53,7 @@ def test_every_output_is_in_the_conventions_with_its_path():
 
 def test_every_output_has_a_converter_or_a_writer_and_a_reader():
     for output in OUTPUTS:
-        if output.frame_files and not output.made_by_blender and not output.needs_instances:
+        if output.frame_files and not output.needs_instances:
             assert output.key in CONVERTERS, output.key
         if output.frame_files:
             assert output.reader_keys, output.key

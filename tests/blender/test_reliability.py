@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from ground_truth.codecs import png
-from ground_truth.dataset import coco, reader
+from ground_truth.dataset import coco, reader, records
 from ground_truth.errors import GroundTruthError
 from ground_truth.render import pipeline
 
@@ -51,16 +51,28 @@ def coco_is_rebuilt_from_the_files(out_dir):
     return written == coco.coco_from_frames(str(out_dir))
 
 
-def test_blenders_rgb_image_that_could_not_be_written_stops_the_run(stage, out_dir):
-    # A folder where Blender must write frame 2's RGB image: Blender reports an error
-    # but finishes the render; the frame is neither listed nor in COCO.
+def test_an_rgb_image_that_could_not_be_written_stops_the_run(stage, out_dir):
+    # A folder where frame 2's RGB image must go: the frame is neither listed nor in
+    # COCO, and no temporary file is left.
     pipeline.render_ground_truth(stage, [1])
     (out_dir / "rgb" / "000002.png").mkdir(parents=True)
-    with pytest.raises(GroundTruthError, match=r"rgb/000002\.png was not written: a folder"):
+    with pytest.raises(GroundTruthError, match=r"rgb/000002\.png: a folder of that name"):
         pipeline.render_ground_truth(stage, [1, 2, 3])
     assert listed(out_dir) == [1]
     assert coco_is_rebuilt_from_the_files(out_dir)
     assert [i["id"] for i in reader.load_coco(out_dir)["images"]] == [1]
+    assert sorted(os.listdir(out_dir / "rgb")) == ["000001.png", "000002.png"]
+
+
+def test_an_image_copy_blender_did_not_write_stops_the_run(stage, out_dir):
+    # A folder in the way of frame 2's uncompressed image copy: Blender reports an
+    # error but finishes the render; the frame is not listed and the run says why.
+    pipeline.render_ground_truth(stage, [1])
+    (out_dir / ".raw" / records.owner() / "000002.bmp").mkdir(parents=True)
+    with pytest.raises(GroundTruthError, match=r"Blender did not write \S+000002\.bmp: a folder"):
+        pipeline.render_ground_truth(stage, [1, 2, 3])
+    assert listed(out_dir) == [1]
+    assert not (out_dir / "rgb" / "000002.png").exists()
 
 
 def test_a_folder_of_files_ground_truth_did_not_write_is_refused(stage, out_dir):

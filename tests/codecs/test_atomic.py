@@ -77,3 +77,17 @@ def test_missing_folder_not_created(tmp_path):
     with pytest.raises(FileNotFoundError):
         atomic_write_bytes(tmp_path / "missing" / "a.bin", b"x")
     assert not (tmp_path / "missing").exists()
+
+
+def test_errors_name_the_destination_not_the_temporary_file(tmp_path):
+    # A folder where the file goes: the move fails; the message is about the file.
+    (tmp_path / "a.png").mkdir()
+    with pytest.raises(OSError) as moved:
+        atomic_write_bytes(tmp_path / "a.png", b"x")
+    assert moved.value.filename == str(tmp_path / "a.png")
+    # The temporary file cannot even be made (no such folder).
+    with pytest.raises(FileNotFoundError) as opened:
+        atomic_write_bytes(tmp_path / "missing" / "b.png", b"x")
+    assert opened.value.filename == str(tmp_path / "missing" / "b.png")
+    assert sorted(os.listdir(tmp_path)) == ["a.png"]
+    assert os.listdir(tmp_path / "a.png") == []

@@ -1,0 +1,165 @@
+"""The fixed cost of a Ground Truth frame beyond the render, frame by frame.
+
+Run with any Python that has the bpy module (``tools/venvs.sh`` makes one):
+``python benchmarks/fixed_cost.py [--frames 60]``.
+
+With no copies (five labelled objects, 640x480), one process renders each frame three
+times in turn: a plain render saving its PNG, a Render Ground Truth frame (RGB, depth,
+class and instance maps, meta and COCO), and a plain render again while Ground Truth's
+writer thread converts that frame, as it does during the next frame's render in a run
+(the first two swap places on every other frame). Comparing neighbouring renders frame
+by frame cancels the drift of a shared machine's speed, which whole runs of ten frames
+cannot resolve at a few milliseconds. It prints, as medians of the per-frame figures
+with their quartiles, at one sample with RGB (where a frame is shortest and the fixed
+cost shows) and in labels-only mode (against a plain render with the same one sample
+and no bounces, as that mode renders):
+
+1. the fixed cost per frame: what the Ground Truth frame's render takes beyond the
+   plain one, plus what its conversion adds to the next render;
+2. those two apart: the main thread's part (wall and process CPU; the writer is idle),
+   and the writer thread's CPU time per frame, at the lowest priority, with how much
+   longer the render beside it takes.
+
+Per-run costs (setting up and restoring the scene, the last frame's conversion) are
+left out: they are paid once per run, not per frame.
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+import bpy
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import copies  # noqa: E402  (the benchmark scenes)
+
+
+def clocks():
+    return time.perf_counter(), time.process_time()
+
+
+def spread(values):
+    """``median (quartile to quartile)`` of ``values`` in ms."""
+    low, _, high = statistics.quantiles(values, n=4)
+    return f"{statistics.median(values):+6.1f} ms (quartiles {low:+.1f} to {high:+.1f})"
+
+
+def fixed_cost(scene, work, frames, labels_only):
+    """Per-frame rows in ms: ``main`` and ``cpu`` (a Ground Truth frame's render minus a
+    plain one's, wall and process CPU), ``next`` (a plain render while the writer
+    converts the frame just rendered, minus one alone), ``total`` (the two wall costs
+    together) and ``writer`` (the writer thread's CPU time per frame)."""
+    from ground_truth.render import pipeline, worker
+    from ground_truth.render.options import options_from_settings
+
+    plain = scene.copy()  # shares the objects; its own settings, no compositor
+    plain.render.use_compositing = False
+    plain.render.image_settings.file_format = "PNG"
+    if labels_only:  # what labels-only mode renders
+        plain.cycles.samples, plain.cycles.max_bounces, plain.cycles.use_denoising = 1, 0, False
+    workers, writer_ms = [], []
+
+    class Recorded(worker.BackgroundWorker):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            workers.append(self)
+
+    folder = os.path.join(work, "ours")
+    shutil.rmtree(folder, ignore_errors=True)
+    options = options_from_settings(
+        scene.ground_truth,
+        frames=[*frames, frames[-1] + 1],  # one more: the last timed one returns
+        view_layer=scene.view_layers[0].name,
+        output_dir=folder + os.sep,
+        labels_only=labels_only,
+    )
+    job = pipeline.RenderJob(scene, options)
+    finish = job._finish_frame
+
+    def timed_finish(*args):
+        start = time.thread_time()
+        finish(*args)
+        writer_ms.append((time.thread_time() - start) * 1000.0)
+
+    job._finish_frame = timed_finish
+    saved, pipeline.BackgroundWorker = pipeline.BackgroundWorker, Recorded
+    try:
+        steps = job.steps()
+        next(steps)  # set up; stops before the first frame
+    finally:
+        pipeline.BackgroundWorker = saved
+    rows = {"main": [], "cpu": [], "next": [], "total": []}
+    try:
+        for position, frame in enumerate(frames):
+            runs = {}
+            order = ("plain", "ours", "next") if position % 2 == 0 else ("ours", "next", "plain")
+            for kind in order:
+                if kind != "next":
+                    workers[0].drain()  # the writer is idle
+                start = clocks()
+                if kind == "ours":
+                    next(steps)  # renders the frame, hands it to the writer
+                else:  # "next": while the writer converts the frame just rendered
+                    plain.frame_set(frame)
+                    plain.render.filepath = os.path.join(work, kind, f"{frame:06d}.png")
+                    bpy.ops.render.render(write_still=True, scene=plain.name)
+                end = clocks()
+                runs[kind] = [(b - a) * 1000.0 for a, b in zip(start, end, strict=True)]
+            if position:  # the first frame warms caches
+                (ours, ours_cpu), (plain_ms, plain_cpu) = runs["ours"], runs["plain"]
+                rows["main"].append(ours - plain_ms)
+                rows["cpu"].append(ours_cpu - plain_cpu)
+                rows["next"].append(runs["next"][0] - plain_ms)
+                rows["total"].append(ours + runs["next"][0] - 2.0 * plain_ms)
+    finally:
+        steps.close()
+        bpy.data.scenes.remove(plain)
+    rows["writer"] = writer_ms[1:]
+    return rows
+
+
+def report(count, modes=("rgb", "labels-only")):
+    """Print the rows of ``modes``, ``count`` frames each (the extension imported)."""
+    work = tempfile.mkdtemp(prefix="gt-fixed-cost-")
+    frames = list(range(1, count + 1))
+    scene = copies.plain_scene(1)
+    scene.cycles.use_denoising = False
+    print(
+        f"Fixed cost per frame: Blender {bpy.app.version_string}, Cycles CPU, "
+        f"{os.cpu_count()} cores, {copies.WIDTH}x{copies.HEIGHT}, five labelled objects, "
+        f"{len(frames)} frames each (target < 10 ms)",
+        flush=True,
+    )
+    for mode in modes:
+        labels_only = mode == "labels-only"
+        name = "labels only  " if labels_only else "1 sample, RGB"
+        rows = fixed_cost(scene, work, frames, labels_only)
+        print(f"  {name}: fixed cost per frame, wall {spread(rows['total'])}")
+        print(f"    main thread: wall {spread(rows['main'])}; CPU {spread(rows['cpu'])}")
+        print(
+            f"    writer thread: {statistics.median(rows['writer']):.1f} ms CPU a frame at the "
+            f"lowest priority; the next render takes {spread(rows['next'])} longer",
+            flush=True,
+        )
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=60, help="frames per mode")
+    parser.add_argument(
+        "--mode", choices=("rgb", "labels-only"), action="append", help="default: both"
+    )
+    args = parser.parse_args(argv)
+    copies.render_demo.import_extension()
+    report(args.frames, args.mode or ("rgb", "labels-only"))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
