@@ -59,8 +59,14 @@ def finalize(scene, output_dir, expected=None):
     plan = copies.make_plan(
         scene, labels, options.distinct_copies, instance_id_limit(options.outputs)
     )
-    writer = DatasetWriter(scene, options, labels, layout.raw_folder(output_dir), plan.table)
-    writer.rgb_by_blender = versioning.setup_writes_rgb(compat.get_tree(scene))
+    writer = DatasetWriter(
+        scene,
+        options,
+        labels,
+        layout.raw_folder(output_dir),
+        plan.table,
+        rgb_by_blender=versioning.setup_writes_rgb(compat.get_tree(scene)),
+    )
     pending = raw_frames(output_dir)
     state = writer.inspect_folder(pending, farm=True)
     if not pending and not state.listed:

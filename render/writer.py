@@ -78,10 +78,11 @@ class DatasetWriter:
 
     ``options`` are the run's :class:`~ground_truth.render.options.RenderOptions`,
     ``labels`` its :class:`~ground_truth.labels.tables.LabelTable`, ``raw_dir`` the
-    folder the compositor writes this run's raw passes to.
+    folder the compositor writes this run's raw passes to. ``rgb_by_blender``: the RGB
+    PNGs are there already, written by an earlier version's compositor setup.
     """
 
-    def __init__(self, scene, options, labels, raw_dir, copy_table=None):
+    def __init__(self, scene, options, labels, raw_dir, copy_table=None, *, rgb_by_blender=False):
         self.options = options
         self.output_dir = options.output_dir
         self.raw_dir = raw_dir
@@ -97,9 +98,7 @@ class DatasetWriter:
             {i.id: i.class_id for i in labels.instances}, size=max(MAX_ID, last_id) + 1
         )
         self._frame_keys = [o.key for o in frame_outputs(options.outputs)]
-        # True where an earlier version's saved setup wrote the RGB PNGs itself (a farm
-        # render of it): finalize then keeps them instead of encoding the image copy.
-        self.rgb_by_blender = False
+        self._rgb_by_blender = rgb_by_blender
         self._records = {}  # frame -> (mtime_ns, record): records read so far
         self._coco_written = 0.0
         self._coco_dirty = False
@@ -263,7 +262,7 @@ class DatasetWriter:
         raw = layout.raw_path(self.raw_dir, frame)
         if not os.path.isfile(raw):
             raise GroundTruthError(f"Blender did not write {raw}: {why_not_written(raw)}")
-        made = outputs - {"rgb"} if self.rgb_by_blender else outputs
+        made = outputs - {"rgb"} if self._rgb_by_blender else outputs
         image = layout.image_copy_path(self.raw_dir, frame)
         try:
             labels = convert.convert_frame(
