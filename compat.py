@@ -57,6 +57,8 @@ RENDER_LAYER_SOCKETS = {
 }
 
 NEW_TREE_NAME = "Ground Truth Compositing"
+# The nodes of the tree that switching nodes on creates (4.x); a 5.0 tree starts empty.
+DEFAULT_TREE_NODES = () if IS_5 else ("Render Layers", "Composite")
 
 # The compositor's Combine XYZ node (5.0 shares the shader editor's).
 COMBINE_XYZ_NODE = "ShaderNodeCombineXYZ" if IS_5 else "CompositorNodeCombineXYZ"
@@ -93,16 +95,24 @@ def ensure_tree(scene):
     return scene.node_tree, True
 
 
-def release_tree(scene, tree, created):
-    """Undo ``ensure_tree``: detach (5.0) or switch nodes off (4.x) a tree it created."""
-    if not created:
-        return
+def created_tree(scene, name):
+    """The tree ``ensure_tree`` created, found again by ``name`` (5.0) or as the scene's
+    own (4.x); None when it is gone. Without ``name`` (an earlier version's record) it is
+    the scene's tree."""
+    if IS_5:
+        return bpy.data.node_groups.get(name) if name else scene.compositing_node_group
+    return scene.node_tree
+
+
+def release_tree(scene, tree):
+    """Undo ``ensure_tree`` for ``tree``: detach and remove it (5.0) or switch the scene's
+    nodes off (4.x), only where it is still the scene's compositor."""
     if IS_5:
         if scene.compositing_node_group == tree:
             scene.compositing_node_group = None
         if tree.users == 0:
             bpy.data.node_groups.remove(tree)
-    else:
+    elif scene.node_tree == tree and scene.use_nodes:
         scene.use_nodes = False
 
 

@@ -94,6 +94,10 @@ def setup_compositor(scene, view_layer, output_dir, outputs, raw_owner=None):
     tree, created = compat.ensure_tree(scene)
     if first_time:
         record = {"created_tree": created, "passes": {}}
+        if created:
+            # What the new tree held before any node of ours: the user's nodes are the rest.
+            record["tree"] = tree.name
+            record["tree_nodes"] = [node.name for node in tree.nodes]
     else:
         record = json.loads(settings.compositor_record or "{}")
     wanted = wanted_passes(outputs)
@@ -212,10 +216,24 @@ def remove_compositor(scene):
         view_layer = scene.view_layers.get(layer_name)
         for attribute in attributes if view_layer else ():
             setattr(view_layer, attribute, False)
-    if tree is not None:
-        compat.release_tree(scene, tree, record.get("created_tree", False))
+    if record.get("created_tree"):
+        _release_created_tree(scene, record)
     settings.compositor_record = ""
     return found
+
+
+def _release_created_tree(scene, record):
+    """Undo the creation of the tree the setup made, unless the user has made it theirs.
+
+    A tree that now holds nodes of the user's (beyond those it was created with) stays
+    the scene's compositor, and so does any other tree the user has put in its place.
+    """
+    tree = compat.created_tree(scene, record.get("tree"))
+    if tree is None:
+        return
+    created_with = set(record.get("tree_nodes", compat.DEFAULT_TREE_NODES))
+    if all(node.name in created_with for node in tree.nodes):
+        compat.release_tree(scene, tree)
 
 
 def _enable_passes(view_layer, passes, record):

@@ -131,6 +131,84 @@ def test_setup_then_removal_restores_passes_and_tree(small_scene):
     assert after == before
 
 
+def _add_user_blur(tree):
+    """Nodes of the user's in a tree: their Render Layers (4.x has one) -> a Blur."""
+    owned = set(setup.OWNED_NODES)
+    layers = next(
+        (n for n in tree.nodes if n.bl_idname == "CompositorNodeRLayers" and n.name not in owned),
+        None,
+    ) or tree.nodes.new("CompositorNodeRLayers")
+    blur = tree.nodes.new("CompositorNodeBlur")
+    blur.name = "My Blur"
+    tree.links.new(layers.outputs["Image"], blur.inputs[0])
+    return blur
+
+
+def test_removal_keeps_a_tree_it_created_once_the_user_added_nodes_to_it(small_scene):
+    view_layer = small_scene.view_layers[0]
+    passes_before = {name: getattr(view_layer, name) for name in setup.ALL_PASSES}
+    assert compat.get_tree(small_scene) is None
+    assert bpy.ops.ground_truth.setup_compositor() == {"FINISHED"}
+    tree = compat.get_tree(small_scene)
+    blur = _add_user_blur(tree)
+    expected = {n.name for n in tree.nodes} - set(setup.OWNED_NODES)
+    assert blur.name in expected
+
+    assert bpy.ops.ground_truth.remove_compositor() == {"FINISHED"}
+    # The tree is the user's now: it stays the scene's compositor, with their node linked.
+    assert compat.get_tree(small_scene) == tree
+    assert {n.name for n in tree.nodes} == expected
+    assert tree.nodes["My Blur"].inputs[0].is_linked
+    assert {name: getattr(view_layer, name) for name in setup.ALL_PASSES} == passes_before
+    assert not setup.has_setup(small_scene)
+    assert small_scene.ground_truth.compositor_record == ""
+
+
+def test_removal_of_a_tree_it_created_with_no_user_nodes_left_undoes_it(small_scene):
+    assert bpy.ops.ground_truth.setup_compositor() == {"FINISHED"}
+    tree = compat.get_tree(small_scene)
+    created_with = {n.name for n in tree.nodes}
+    _add_user_blur(tree)
+    for node in [n for n in tree.nodes if n.name not in created_with]:
+        tree.nodes.remove(node)  # added and taken away again: nothing of the user's is left
+    name = tree.name
+    assert bpy.ops.ground_truth.remove_compositor() == {"FINISHED"}
+    assert compat.get_tree(small_scene) is None
+    if IS_5:
+        assert name not in bpy.data.node_groups
+
+
+def test_removal_by_an_earlier_versions_record_keeps_the_users_nodes_too(small_scene):
+    # Earlier versions recorded only that they created the tree, not what it held then.
+    setup_from_settings(small_scene)
+    settings = small_scene.ground_truth
+    record = json.loads(settings.compositor_record)
+    settings.compositor_record = json.dumps({k: record[k] for k in ("created_tree", "passes")})
+    tree = compat.get_tree(small_scene)
+    _add_user_blur(tree)
+    setup.remove_compositor(small_scene)
+    assert compat.get_tree(small_scene) == tree
+    assert "My Blur" in tree.nodes and not setup.has_setup(small_scene)
+
+
+@pytest.mark.skipif(not IS_5, reason="4.x scenes hold their one tree themselves")
+def test_removal_leaves_a_tree_the_user_put_in_place_of_the_one_it_created(small_scene):
+    setup_from_settings(small_scene)
+    created = compat.get_tree(small_scene)
+    created_name = created.name
+    user_tree = bpy.data.node_groups.new("User Compositing", "CompositorNodeTree")
+    user_tree.nodes.new("CompositorNodeRLayers").name = "User Layers"
+    small_scene.compositing_node_group = user_tree
+    before = snapshot_tree(user_tree)
+
+    setup.remove_compositor(small_scene)
+    assert small_scene.compositing_node_group == user_tree
+    assert user_tree.name in bpy.data.node_groups
+    assert snapshot_tree(user_tree) == before
+    # The tree it created, which still holds its nodes, is left for Blender to drop.
+    assert bpy.data.node_groups.get(created_name) == created
+
+
 def test_cancelled_render_restores_settings_and_keeps_finished_frames(small_scene, out_dir):
     small_scene.render.engine = "BLENDER_WORKBENCH"
     small_scene.frame_current = 2
