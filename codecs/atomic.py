@@ -74,15 +74,61 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 
 
 def atomic_write_json(path: str | os.PathLike[str], obj: Any, compact: bool = False) -> None:
-    """Write ``obj`` as UTF-8 JSON (indent 2, key order kept, trailing newline) atomically.
+    """Write ``obj`` as UTF-8 JSON (:func:`readable_json`, trailing newline) atomically.
 
-    ``compact`` writes it on one line without spaces instead: three times faster (the
-    indenting encoder is pure Python), for the files written every frame, which grow
-    with the number of instances. Callers must pass JSON-safe values: NaN and
+    ``compact`` writes it on one line without spaces instead, for the files written
+    every frame that people seldom read. Callers must pass JSON-safe values: NaN and
     infinities raise :class:`ValueError` (``allow_nan=False``) instead of producing the
     non-standard ``NaN``/``Infinity`` tokens. The destination is left untouched if
     serialisation fails.
     """
-    layout = {"separators": (",", ":")} if compact else {"indent": 2}
-    text = json.dumps(obj, sort_keys=False, ensure_ascii=False, allow_nan=False, **layout)
+    if compact:
+        text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    else:
+        text = readable_json(obj)
     atomic_write_bytes(path, (text + "\n").encode("utf-8"))
+
+
+def _one_line(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+def _key(key: Any) -> str:
+    """A dict key as JSON names it (``json.dumps`` turns numbers, booleans and None
+    into text the same way)."""
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, (bool, int, float)):
+        return _one_line(key)
+    raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
+
+
+def _is_container(value: Any) -> bool:
+    return isinstance(value, (dict, list, tuple)) and len(value) > 0
+
+
+def readable_json(obj: Any) -> str:
+    """``obj`` as JSON laid out for people, made by the C encoder (key order kept).
+
+    The top level and the level below it are indented by two spaces, one entry per
+    line; what lies deeper, and a list of plain values, stays on one line. Python's
+    ``indent`` output is made by its pure-Python encoder, several times slower: this
+    runs on the writer thread every frame, and every millisecond it spends in Python
+    is one the render waits for (:mod:`ground_truth.render.worker`).
+    """
+    return _laid_out(obj, 0)
+
+
+def _laid_out(value: Any, depth: int) -> str:
+    if depth > 1 or not _is_container(value):
+        return _one_line(value)
+    if not isinstance(value, dict) and not any(_is_container(item) for item in value):
+        return _one_line(value)  # a list of plain values
+    pad, inner = "  " * depth, "  " * (depth + 1)
+    if isinstance(value, dict):
+        items = [
+            f"{inner}{_one_line(_key(k))}: {_laid_out(v, depth + 1)}" for k, v in value.items()
+        ]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    items = [inner + _laid_out(item, depth + 1) for item in value]
+    return "[\n" + ",\n".join(items) + "\n" + pad + "]"

@@ -249,6 +249,23 @@ def _apply_interleave_and_predictor(raw: bytes) -> bytes:
     return d.tobytes()
 
 
+def _predicted_blocks(lines: np.ndarray, lines_per_block: int) -> np.ndarray:
+    """:func:`_apply_interleave_and_predictor` of each block of ``lines_per_block`` rows
+    of ``lines`` (uint8, a whole number of blocks), one block per row of the result."""
+    blocks = lines.reshape(-1, lines_per_block * lines.shape[1])
+    if blocks.shape[1] == 0:
+        return blocks
+    half = (blocks.shape[1] + 1) // 2
+    reordered = np.empty_like(blocks)
+    reordered[:, :half] = blocks[:, 0::2]
+    reordered[:, half:] = blocks[:, 1::2]
+    out = np.empty_like(reordered)
+    out[:, 0] = reordered[:, 0]
+    np.subtract(reordered[:, 1:], reordered[:, :-1], out=out[:, 1:])
+    out[:, 1:] += np.uint8(128)
+    return out
+
+
 def _rle_decode(data: bytes, expected: int) -> np.ndarray:
     """Decode OpenEXR run-length data (signed count byte, then a run or literals)."""
     parts: list[bytes] = []
@@ -566,12 +583,19 @@ def write_exr(
         flat = np.empty((height, line_bytes), dtype=np.uint8)
         _fill_lines(flat, arrays, kinds)
         lines_per_block = _LINES_PER_BLOCK[compression]
+        # Whole blocks are predicted in one pass (few, large numpy calls: the writer
+        # thread then seldom takes Python's lock back from the render); a short last
+        # block on its own.
+        whole = height // lines_per_block * lines_per_block
+        blocks = [*_predicted_blocks(flat[:whole], lines_per_block)]
+        if whole < height:
+            blocks.append(_apply_interleave_and_predictor(flat[whole:].tobytes()))
         body = []
-        for y in range(0, height, lines_per_block):
-            raw = flat[y : y + lines_per_block].tobytes()
-            packed = zlib.compress(_apply_interleave_and_predictor(raw), zlib_level)
-            if len(packed) < len(raw):
-                raw = packed
+        for index, predicted in enumerate(blocks):
+            y = index * lines_per_block
+            packed = zlib.compress(predicted, zlib_level)
+            stored = flat[y : y + lines_per_block]
+            raw = packed if len(packed) < len(predicted) else stored.tobytes()
             body.append(struct.pack("<ii", y, len(raw)) + raw)
         sizes = np.array([len(chunk) for chunk in body], dtype=np.uint64)
 

@@ -6,7 +6,12 @@ import os
 import pytest
 
 from ground_truth.codecs import atomic
-from ground_truth.codecs.atomic import atomic_open, atomic_write_bytes, atomic_write_json
+from ground_truth.codecs.atomic import (
+    atomic_open,
+    atomic_write_bytes,
+    atomic_write_json,
+    readable_json,
+)
 
 
 def _leftovers(folder):
@@ -62,6 +67,66 @@ def test_json_format(tmp_path):
     assert "é" in text  # not escaped
     assert '  "b": 1' in text  # indent 2
     assert json.loads(text) == obj
+
+
+def test_readable_json_indents_two_levels_and_keeps_deeper_values_on_one_line():
+    obj = {
+        "format": "x",
+        "conventions": {"depth": "metres", "axes": {"x": "right", "y": "down"}},
+        "instances": [{"id": 1, "object": "Rock"}, {"id": 2, "object": 'Tree "big"\n'}],
+        "frames": [1, 2, 3],
+        "empty": {},
+        "none": [],
+    }
+    assert readable_json(obj) == "\n".join(
+        [
+            "{",
+            '  "format": "x",',
+            '  "conventions": {',
+            '    "depth": "metres",',
+            '    "axes": {"x": "right", "y": "down"}',
+            "  },",
+            '  "instances": [',
+            '    {"id": 1, "object": "Rock"},',
+            '    {"id": 2, "object": "Tree \\"big\\"\\n"}',
+            "  ],",
+            '  "frames": [1, 2, 3],',
+            '  "empty": {},',
+            '  "none": []',
+            "}",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {},
+        [],
+        "é",
+        3.5,
+        None,
+        [[], {}, [1, [2, [3]]], {"a": {"b": {"c": [None, True, 1e-30]}}}],
+        {1: "int key", 2.5: "float key", False: "bool", None: "none", "é": ["ü", {"ß": ()}]},
+        {
+            "frames": list(range(1000)),
+            "copies": [{"id": i, "m": [[1.0, 0.0]] * 2} for i in range(50)],
+        },
+    ],
+)
+def test_readable_json_reads_back_as_the_standard_encoder_writes_it(obj):
+    text = readable_json(obj)
+    assert json.loads(text) == json.loads(json.dumps(obj))
+    assert "é" not in json.dumps(obj) or "é" in text  # not escaped
+
+
+def test_readable_json_refuses_what_json_refuses():
+    with pytest.raises(ValueError):
+        readable_json({"a": [float("nan")]})
+    with pytest.raises(TypeError):
+        readable_json({"a": {(1, 2): 3}})
+    with pytest.raises(TypeError):
+        readable_json({"a": object()})
 
 
 def test_json_rejects_nan_and_keeps_old(tmp_path):

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from ground_truth.render.worker import LOW_PRIORITY_NICE, BackgroundWorker
+from ground_truth.render.worker import LOCK_SWITCH_INTERVAL_S, LOW_PRIORITY_NICE, BackgroundWorker
 
 
 def test_jobs_run_in_order_on_another_thread():
@@ -64,3 +64,33 @@ def test_normal_priority_by_default():
     worker.submit(lambda: seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
     worker.close()
     assert seen == [own]
+
+
+def test_a_low_priority_worker_shortens_the_lock_switch_interval_while_it_lives():
+    before = sys.getswitchinterval()
+    seen = []
+    worker = BackgroundWorker(low_priority=True)
+    worker.submit(lambda: seen.append(sys.getswitchinterval()))
+    worker.drain()
+    assert seen == [LOCK_SWITCH_INTERVAL_S] < [before]
+    worker.close()
+    assert sys.getswitchinterval() == before
+    worker.close()  # closing again changes nothing
+    assert sys.getswitchinterval() == before
+
+
+def test_the_switch_interval_comes_back_when_the_worker_closes_on_an_error():
+    before = sys.getswitchinterval()
+    worker = BackgroundWorker(low_priority=True)
+
+    def fail():
+        raise OSError("disk full")
+
+    worker.submit(fail)
+    with pytest.raises(OSError, match="disk full"):
+        worker.close()
+    assert sys.getswitchinterval() == before
+    # A normal-priority worker leaves it alone.
+    other = BackgroundWorker()
+    assert sys.getswitchinterval() == before
+    other.close()
