@@ -110,25 +110,36 @@ def _is_container(value: Any) -> bool:
 def readable_json(obj: Any) -> str:
     """``obj`` as JSON laid out for people, made by the C encoder (key order kept).
 
-    The top level and the level below it are indented by two spaces, one entry per
-    line; what lies deeper, and a list of plain values, stays on one line. Python's
-    ``indent`` output is made by its pure-Python encoder, several times slower: this
-    runs on the writer thread every frame, and every millisecond it spends in Python
-    is one the render waits for (:mod:`ground_truth.render.worker`).
+    Indented by two spaces, one entry per line: the top level, the level below it,
+    and deeper named sections (a dict's values) longer than a line of
+    :data:`LINE_LENGTH`; an entry of a list deeper down (a record) and a list of plain
+    values stay on one line. Python's ``indent`` output is made by its pure-Python
+    encoder, several times slower: this runs on the writer thread every frame, and
+    every millisecond it spends in Python is one the render may wait for
+    (:mod:`ground_truth.render.worker`).
     """
-    return _laid_out(obj, 0)
+    return _laid_out(obj, 0, in_list=False)
 
 
-def _laid_out(value: Any, depth: int) -> str:
-    if depth > 1 or not _is_container(value):
+# A named section deeper than the second level longer than this goes on several lines.
+LINE_LENGTH = 100
+
+
+def _laid_out(value: Any, depth: int, in_list: bool) -> str:
+    if not _is_container(value):
         return _one_line(value)
     if not isinstance(value, dict) and not any(_is_container(item) for item in value):
         return _one_line(value)  # a list of plain values
+    if depth > 1:
+        line = _one_line(value)
+        if in_list or len(line) <= LINE_LENGTH:
+            return line
     pad, inner = "  " * depth, "  " * (depth + 1)
     if isinstance(value, dict):
         items = [
-            f"{inner}{_one_line(_key(k))}: {_laid_out(v, depth + 1)}" for k, v in value.items()
+            f"{inner}{_one_line(_key(k))}: {_laid_out(v, depth + 1, False)}"
+            for k, v in value.items()
         ]
         return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    items = [inner + _laid_out(item, depth + 1) for item in value]
+    items = [inner + _laid_out(item, depth + 1, True) for item in value]
     return "[\n" + ",\n".join(items) + "\n" + pad + "]"

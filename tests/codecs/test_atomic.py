@@ -69,11 +69,12 @@ def test_json_format(tmp_path):
     assert json.loads(text) == obj
 
 
-def test_readable_json_indents_two_levels_and_keeps_deeper_values_on_one_line():
+def test_readable_json_indents_two_levels_and_long_sections_below_them():
+    long = {"kind": "k" * 50, "unit": "u" * 50}
     obj = {
         "format": "x",
-        "conventions": {"depth": "metres", "axes": {"x": "right", "y": "down"}},
-        "instances": [{"id": 1, "object": "Rock"}, {"id": 2, "object": 'Tree "big"\n'}],
+        "conventions": {"depth": "metres", "axes": {"x": "right", "y": "down"}, "long": long},
+        "instances": [{"id": 1, "object": "Rock", "note": "n" * 120}, {"id": 2, "object": "T\n"}],
         "frames": [1, 2, 3],
         "empty": {},
         "none": [],
@@ -84,11 +85,15 @@ def test_readable_json_indents_two_levels_and_keeps_deeper_values_on_one_line():
             '  "format": "x",',
             '  "conventions": {',
             '    "depth": "metres",',
-            '    "axes": {"x": "right", "y": "down"}',
+            '    "axes": {"x": "right", "y": "down"},',
+            '    "long": {',
+            f'      "kind": "{"k" * 50}",',
+            f'      "unit": "{"u" * 50}"',
+            "    }",
             "  },",
             '  "instances": [',
-            '    {"id": 1, "object": "Rock"},',
-            '    {"id": 2, "object": "Tree \\"big\\"\\n"}',
+            f'    {{"id": 1, "object": "Rock", "note": "{"n" * 120}"}},',
+            '    {"id": 2, "object": "T\\n"}',
             "  ],",
             '  "frames": [1, 2, 3],',
             '  "empty": {},',
