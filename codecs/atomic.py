@@ -89,8 +89,11 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any, compact: bool = Fa
     atomic_write_bytes(path, (text + "\n").encode("utf-8"))
 
 
+_ONE_LINE = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+
+
 def _one_line(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    return _ONE_LINE.encode(value)
 
 
 def _key(key: Any) -> str:
