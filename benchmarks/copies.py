@@ -169,14 +169,21 @@ def scatter_scene(samples):
     return scene
 
 
-def plain_scene(samples):
-    """No instancing: five labelled objects."""
+def plain_scene(samples, count=5):
+    """No instancing: five labelled objects in a row, or ``count`` in a grid facing the
+    camera (as many as a warehouse of boxes or a shelf of products has)."""
     scene = base_scene(samples)
     material = render_demo.material("Red", (0.8, 0.1, 0.05))
     objects = []
-    for index in range(5):
-        ob = rock(material, size=0.3)
-        ob.location = (index * 0.8 - 1.6, 0.3, 0.3)
+    side = math.ceil(math.sqrt(count))
+    for index in range(count):
+        if count == 5:
+            ob = rock(material, size=0.3)
+            ob.location = (index * 0.8 - 1.6, 0.3, 0.3)
+        else:
+            ob = rock(material, size=1.5 / side)
+            row, column = divmod(index, side)
+            ob.location = (column / side * 3.2 - 1.6, 0.3, row / side * 2.4 - 0.6)
         objects.append(ob)
     label(objects, "Thing")
     return scene

@@ -1,18 +1,18 @@
 """The fixed cost of a Ground Truth frame beyond the render, frame by frame.
 
 Run with any Python that has the bpy module (``tools/venvs.sh`` makes one):
-``python benchmarks/fixed_cost.py [--frames 60]``.
+``python benchmarks/fixed_cost.py [--frames 60] [--objects 5]``.
 
-With no copies (five labelled objects, 640x480), one process renders each frame three
-times in turn: a plain render saving its PNG, a Render Ground Truth frame (RGB, depth,
-class and instance maps, meta and COCO), and a plain render again while Ground Truth's
-writer thread converts that frame, as it does during the next frame's render in a run
-(the first two swap places on every other frame). Comparing neighbouring renders frame
-by frame cancels the drift of a shared machine's speed, which whole runs of ten frames
-cannot resolve at a few milliseconds. It prints, as medians of the per-frame figures
-with their quartiles, at one sample with RGB (where a frame is shortest and the fixed
-cost shows) and in labels-only mode (against a plain render with the same one sample
-and no bounces, as that mode renders):
+With no copies (five labelled objects, or ``--objects`` of them in a grid; 640x480), one
+process renders each frame three times in turn: a plain render saving its PNG, a Render
+Ground Truth frame (RGB, depth, class and instance maps, meta and COCO), and a plain
+render again while Ground Truth's writer thread converts that frame, as it does during
+the next frame's render in a run (the first two swap places on every other frame).
+Comparing neighbouring renders frame by frame cancels the drift of a shared machine's
+speed, which whole runs of ten frames cannot resolve at a few milliseconds. It prints,
+as medians of the per-frame figures with their quartiles, at one sample with RGB (where
+a frame is shortest and the fixed cost shows) and in labels-only mode (against a plain
+render with the same one sample and no bounces, as that mode renders):
 
 1. the fixed cost per frame: what the Ground Truth frame's render takes beyond the
    plain one, plus what its conversion adds to the next render;
@@ -124,15 +124,16 @@ def fixed_cost(scene, work, frames, labels_only):
     return rows
 
 
-def report(count, modes=("rgb", "labels-only")):
-    """Print the rows of ``modes``, ``count`` frames each (the extension imported)."""
+def report(count, modes=("rgb", "labels-only"), objects=5):
+    """Print the rows of ``modes``, ``count`` frames each, with ``objects`` labelled
+    objects in view (the extension imported)."""
     work = tempfile.mkdtemp(prefix="gt-fixed-cost-")
     frames = list(range(1, count + 1))
-    scene = copies.plain_scene(1)
+    scene = copies.plain_scene(1, objects)
     scene.cycles.use_denoising = False
     print(
         f"Fixed cost per frame: Blender {bpy.app.version_string}, Cycles CPU, "
-        f"{os.cpu_count()} cores, {copies.WIDTH}x{copies.HEIGHT}, five labelled objects, "
+        f"{os.cpu_count()} cores, {copies.WIDTH}x{copies.HEIGHT}, {objects} labelled objects, "
         f"{len(frames)} frames each (target < 10 ms)",
         flush=True,
     )
@@ -156,9 +157,12 @@ def main(argv):
     parser.add_argument(
         "--mode", choices=("rgb", "labels-only"), action="append", help="default: both"
     )
+    parser.add_argument(
+        "--objects", type=int, default=5, help="labelled objects in view (default 5)"
+    )
     args = parser.parse_args(argv)
     copies.render_demo.import_extension()
-    report(args.frames, args.mode or ("rgb", "labels-only"))
+    report(args.frames, args.mode or ("rgb", "labels-only"), args.objects)
 
 
 if __name__ == "__main__":

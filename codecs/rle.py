@@ -12,7 +12,6 @@ signed number in 5-bit groups, least significant first, each group as
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -26,11 +25,18 @@ def counts_to_string(counts: Iterable[int] | np.ndarray) -> str:
 
     Vectorised port of pycocotools' ``rleToString``.
     """
-    x = np.asarray(counts, dtype=np.int64).reshape(-1).copy()
-    if x.size == 0:
-        return ""
-    if x.size > 3:
-        x[3:] = x[3:] - np.asarray(counts, dtype=np.int64).reshape(-1)[1:-2]
+    counts = np.asarray(counts, dtype=np.int64).reshape(-1)
+    return _encode(counts, np.arange(counts.size))[0].decode("ascii")
+
+
+def _encode(counts: np.ndarray, place: np.ndarray) -> tuple[bytes, np.ndarray]:
+    """pycocotools' characters of ``counts``, one mask's or several masks' one after
+    another; ``place`` is each count's position in its own mask's list (the delta from
+    the count two places before applies from the fourth on). Returns the characters
+    and how many each count took."""
+    x = counts.copy()
+    later = place >= 3
+    x[later] -= counts[np.flatnonzero(later) - 2]
     # Number of 5-bit groups: the smallest m with -2**(5m-1) <= x < 2**(5m-1).
     groups = np.ones(x.shape, dtype=np.int64)
     for m in range(1, _MAX_GROUPS):
@@ -41,7 +47,7 @@ def counts_to_string(counts: Iterable[int] | np.ndarray) -> str:
     position = np.arange(_MAX_GROUPS)[None, :]
     chunks |= np.where(position < groups[:, None] - 1, 0x20, 0)
     chunks += 48
-    return chunks[position < groups[:, None]].astype(np.uint8).tobytes().decode("ascii")
+    return chunks[position < groups[:, None]].astype(np.uint8).tobytes(), groups
 
 
 def string_to_counts(text: str) -> list[int]:
@@ -119,7 +125,7 @@ def rle_encode_instances(instance_map: np.ndarray, background: int = 0) -> dict[
     """Encode every ID of an HxW integer map as COCO RLE: ``{id: {"size", "counts"}}``.
 
     ``background`` pixels get no entry. The map is transposed once and split into runs
-    once; each ID's RLE is then built from its own runs only. Keys ascend.
+    once; the counts of every ID are then made and encoded together. Keys ascend.
     """
     image = np.asarray(instance_map)
     if image.ndim != 2:
@@ -129,15 +135,34 @@ def rle_encode_instances(instance_map: np.ndarray, background: int = 0) -> dict[
     values, starts, lengths = _column_major_segments(image)
     keep = values != background
     values, starts, lengths = values[keep], starts[keep], lengths[keep]
+    if not values.size:
+        return {}
     order = np.argsort(values, kind="stable")
     values, starts, lengths = values[order], starts[order], lengths[order]
-    bounds = np.flatnonzero(np.r_[True, values[1:] != values[:-1], True]) if values.size else []
+    # Every ID's counts at once, one ID after another: [gap, run, gap, run, ..., tail].
+    first = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])  # each ID's first run
+    runs = np.diff(np.r_[first, values.size])
+    ends = starts + lengths
+    gaps = starts - np.r_[0, ends[:-1]]
+    gaps[first] = starts[first]
+    tails = total - ends[first + runs - 1]
+    sizes = 2 * runs + (tails > 0)
+    offsets = np.r_[0, np.cumsum(sizes)[:-1]]
+    counts = np.empty(int(sizes.sum()), dtype=np.int64)
+    slots = np.repeat(offsets, runs) + 2 * (np.arange(values.size) - np.repeat(first, runs))
+    counts[slots] = gaps
+    counts[slots + 1] = lengths
+    has_tail = tails > 0
+    counts[offsets[has_tail] + sizes[has_tail] - 1] = tails[has_tail]
+    place = np.arange(counts.size) - np.repeat(offsets, sizes)
+    text, characters = _encode(counts, place)
+    text = text.decode("ascii")
+    ends = np.cumsum(np.add.reduceat(characters, offsets)).tolist()
     size = [int(height), int(width)]
-    result: dict[int, dict] = {}
-    for a, b in itertools.pairwise(bounds):
-        counts = _runs_to_counts(starts[a:b], lengths[a:b], total)
-        result[int(values[a])] = {"size": list(size), "counts": counts_to_string(counts)}
-    return result
+    return {
+        ident: {"size": list(size), "counts": text[a:b]}
+        for ident, a, b in zip(values[first].tolist(), [0, *ends[:-1]], ends, strict=True)
+    }
 
 
 def rle_decode(rle: Mapping) -> np.ndarray:

@@ -29,8 +29,15 @@ def box_corners(min_xyz: np.ndarray, max_xyz: np.ndarray) -> np.ndarray:
     x = min, 4-7 x = max; corner ``i`` and ``i + 4`` differ only in x; faces are
     x-min 0123, x-max 4567, y-min 0145, y-max 2367, z-min 0347, z-max 1256.
     """
-    lo = np.asarray(min_xyz, dtype=np.float64).reshape(3)
-    hi = np.asarray(max_xyz, dtype=np.float64).reshape(3)
+    lo = np.asarray(min_xyz, dtype=np.float64).reshape(1, 3)
+    hi = np.asarray(max_xyz, dtype=np.float64).reshape(1, 3)
+    return boxes_corners(lo, hi)[0]
+
+
+def boxes_corners(mins: np.ndarray, maxs: np.ndarray) -> np.ndarray:
+    """The corners (Nx8x3 float64) of N boxes ``mins[i]..maxs[i]`` (Nx3), as :func:`box_corners`."""
+    lo = np.asarray(mins, dtype=np.float64)[:, None, :]
+    hi = np.asarray(maxs, dtype=np.float64)[:, None, :]
     return np.where(_CORNER_SELECT, hi, lo)
 
 

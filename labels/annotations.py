@@ -12,7 +12,7 @@ import numpy as np
 
 from ..dataset.meta import to_json
 from ..geometry import camera
-from ..geometry.transforms import transform_points
+from ..geometry.transforms import transform_point_sets
 from .masks import bboxes_from_instance_map
 
 CAMERA_TYPES = ("PERSP", "ORTHO")
@@ -105,32 +105,48 @@ def instance_annotations(
     """
     visible = bboxes_from_instance_map(np.asarray(instance_map)) if boxes is None else boxes
     w2c = np.asarray(world_to_camera_cv, dtype=np.float64)
-    result = []
-    for item in sorted(instances, key=lambda i: (int(i["id"]), str(i["object"]))):
+    items = sorted(instances, key=lambda i: (int(i["id"]), str(i["object"])))
+    if not items:
+        return []
+    poses = np.empty((len(items), 4, 4))
+    bounds = np.empty((len(items), 8, 3))
+    for row, item in enumerate(items):
         pose = np.asarray(item["matrix_world"], dtype=np.float64)
         if pose.shape != (4, 4):
             raise ValueError(f"matrix_world of {item['object']!r} must be 4x4, got {pose.shape}")
-        bounds = np.asarray(item["bounds"], dtype=np.float64)
-        if bounds.shape != (8, 3):
-            raise ValueError(f"bounds of {item['object']!r} must be 8x3, got {bounds.shape}")
-        box_world = transform_points(pose, bounds)
-        bbox, pixels = visible.get(int(item["id"]), (None, 0))
-        result.append(
-            to_json(
-                {
-                    "id": int(item["id"]),
-                    "class_id": int(item["class_id"]),
-                    "object": str(item["object"]),
-                    "pose_world": pose,
-                    "pose_camera_cv": w2c @ pose,
-                    "box3d_world": box_world,
-                    "box3d_camera_cv": transform_points(w2c, box_world),
-                    "visible_pixels": pixels,
-                    "bbox": bbox,
-                    **(occlusion.get(int(item["id"]), {}) if occlusion is not None else {}),
-                    # Copies drawn by an instancer name it.
-                    **({"instancer": str(item["instancer"])} if item.get("instancer") else {}),
-                }
-            )
-        )
+        corners = np.asarray(item["bounds"], dtype=np.float64)
+        if corners.shape != (8, 3):
+            raise ValueError(f"bounds of {item['object']!r} must be 8x3, got {corners.shape}")
+        poses[row], bounds[row] = pose, corners
+    # All instances at once (what one at a time gives, to the last bit of rounding),
+    # then JSON types in one conversion per array (``+ 0.0``: no -0.0).
+    box_world = transform_point_sets(poses, bounds)
+    columns = zip(
+        items,
+        (poses + 0.0).tolist(),
+        (np.matmul(w2c, poses) + 0.0).tolist(),
+        (box_world + 0.0).tolist(),
+        (transform_point_sets(w2c[None], box_world) + 0.0).tolist(),
+        strict=True,
+    )
+    result = []
+    for item, pose, pose_camera, world, camera_box in columns:
+        ident = int(item["id"])
+        bbox, pixels = visible.get(ident, (None, 0))
+        entry = {
+            "id": ident,
+            "class_id": int(item["class_id"]),
+            "object": str(item["object"]),
+            "pose_world": pose,
+            "pose_camera_cv": pose_camera,
+            "box3d_world": world,
+            "box3d_camera_cv": camera_box,
+            "visible_pixels": int(pixels),
+            "bbox": None if bbox is None else [int(v) for v in bbox],
+        }
+        if occlusion is not None:
+            entry.update(to_json(occlusion.get(ident, {})))
+        if item.get("instancer"):  # copies drawn by an instancer name it
+            entry["instancer"] = str(item["instancer"])
+        result.append(entry)
     return result

@@ -98,6 +98,8 @@ class DatasetWriter:
             {i.id: i.class_id for i in labels.instances}, size=max(MAX_ID, last_id) + 1
         )
         self._frame_keys = [o.key for o in frame_outputs(options.outputs)]
+        # dataset.json's entries of the labelled objects, made once (read, never changed).
+        self._label_instances = {i.id: asdict(i) for i in labels.instances}
         self._rgb_by_blender = rgb_by_blender
         self._records = {}  # frame -> (mtime_ns, record): records read so far
         self._coco_written = 0.0
@@ -430,7 +432,7 @@ class DatasetWriter:
 
     def description(self, done, copies_used=()):
         """The dataset.json of this dataset listing the frames ``done``."""
-        instances = {i.id: asdict(i) for i in self.labels.instances}
+        instances = dict(self._label_instances)
         for entry in copies_used:
             instances.setdefault(entry["id"], entry)
         return dataset_json.build(frames=done, instances=list(instances.values()), **self._dataset)

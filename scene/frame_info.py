@@ -85,50 +85,86 @@ def camera_block(scene, depsgraph):
     return block
 
 
+def _pass_indexed(scene):
+    """The scene's objects that carry a pass index: ``({name: object}, {pass index:
+    [geometry objects]})``, in the order of ``scene.objects`` (the first of a name wins,
+    as ``scene.objects.get`` finds it)."""
+    objects = scene.objects
+    indices = np.empty(len(objects), dtype=np.int32)
+    objects.foreach_get("pass_index", indices)
+    by_name, by_id = {}, {}
+    for ob, index in zip(objects, indices.tolist(), strict=True):
+        if index:
+            by_name.setdefault(ob.name, ob)
+            if ob.type in classes.GEOMETRY_TYPES:
+                by_id.setdefault(index, []).append(ob)
+    return by_name, by_id
+
+
 def instance_inputs(scene, depsgraph, instances):
     """Pose and local 3D box of every instance of ``instances`` at the current frame.
 
     ``instances`` are the planned instance table's entries (``id``, ``object``,
     ``class_id``). An instance's box is the evaluated bounds of its object and of the
     unlabelled descendants that belong to it, in the labelled object's own frame.
+    Blender is read object by object (a pose and a bound box each); the boxes are then
+    made for all instances at once, so that a scene of thousands of labelled objects
+    costs the frame milliseconds, not a second.
     """
-    by_id = {}
-    for ob in scene.objects:
-        if ob.type in classes.GEOMETRY_TYPES and ob.pass_index:
-            by_id.setdefault(ob.pass_index, []).append(ob)
-    result = []
+    by_name, by_id = _pass_indexed(scene)
+    owners, parts = [], []  # parts: (owner's position, part), grouped by owner
     for item in instances:
-        owner = scene.objects.get(item.object)
+        owner = by_name.get(item.object)
         if owner is None:
-            continue
-        matrix = _matrix(owner.evaluated_get(depsgraph).matrix_world)
-        try:
-            to_local = transforms.affine_inverse(matrix)
-            parts = by_id.get(item.id, [])
-        except ValueError:
-            # Scaled to nothing (an animation growing it from 0): a box of size 0.
-            parts = []
-        corners = []
-        for part in parts:
-            evaluated = part.evaluated_get(depsgraph)
-            local = np.array([list(c) for c in evaluated.bound_box], dtype=np.float64)
-            world = transforms.transform_points(_matrix(evaluated.matrix_world), local)
-            corners.append(transforms.transform_points(to_local, world))
-        if corners:
-            points = np.concatenate(corners)
-            bounds = boxes.box_corners(points.min(axis=0), points.max(axis=0))
-        else:
-            bounds = np.zeros((8, 3))
-        result.append(
-            {
-                "id": item.id,
-                "object": item.object,
-                "class_id": item.class_id,
-                "matrix_world": matrix,
-                "bounds": bounds,
-            }
-        )
-    return result
+            owner = scene.objects.get(item.object)
+            if owner is None:
+                continue
+        parts.extend((len(owners), part) for part in by_id.get(item.id, ()))
+        owners.append((item, owner))
+    if not owners:
+        return []
+    poses = np.array(
+        [owner.evaluated_get(depsgraph).matrix_world for _item, owner in owners],
+        dtype=np.float64,
+    )
+    part_owner = np.array([position for position, _part in parts], dtype=np.intp)
+    part_poses = np.empty((len(parts), 4, 4))
+    local_bounds = np.empty((len(parts), 24), dtype=np.float32)  # Blender's own floats
+    for row, (_position, part) in enumerate(parts):
+        evaluated = part.evaluated_get(depsgraph)
+        part_poses[row] = evaluated.matrix_world
+        evaluated.bound_box.foreach_get(local_bounds[row])
+    bounds = _instance_bounds(poses, part_owner, part_poses, local_bounds.reshape(-1, 8, 3))
+    return [
+        {
+            "id": item.id,
+            "object": item.object,
+            "class_id": item.class_id,
+            "matrix_world": pose,
+            "bounds": box,
+        }
+        for (item, _owner), pose, box in zip(owners, poses, bounds, strict=True)
+    ]
+
+
+def _instance_bounds(poses, part_owner, part_poses, local_bounds):
+    """The local box corners (Nx8x3) of N instances with poses ``poses`` (Nx4x4), from
+    their parts' poses (Kx4x4) and local corners (Kx8x3); ``part_owner`` (K, grouped)
+    is each part's instance. An instance scaled to nothing (an animation growing it
+    from 0), or with no part, has a box of size 0 at its origin."""
+    inverses, invertible = transforms.affine_inverses(poses)
+    kept = invertible[part_owner]
+    part_owner, part_poses = part_owner[kept], part_poses[kept]
+    mins, maxs = np.zeros((len(poses), 3)), np.zeros((len(poses), 3))
+    if len(part_owner):
+        # Each part's corners in the world, then in its instance's own frame.
+        world = transforms.transform_point_sets(part_poses, local_bounds[kept])
+        points = transforms.transform_point_sets(inverses[part_owner], world)
+        starts = np.flatnonzero(np.r_[True, part_owner[1:] != part_owner[:-1]])
+        which = part_owner[starts]
+        mins[which] = np.minimum.reduceat(points.min(axis=1), starts)
+        maxs[which] = np.maximum.reduceat(points.max(axis=1), starts)
+    return boxes.boxes_corners(mins, maxs)
 
 
 def collect(scene, depsgraph, options, labels, copy_plan=None):

@@ -6,13 +6,15 @@ import math
 import bpy
 import numpy as np
 import pytest
+from mathutils import Vector
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from ground_truth.codecs import png
 from ground_truth.dataset import coco, reader
-from ground_truth.geometry import camera
+from ground_truth.geometry import boxes, camera
+from ground_truth.scene import classes, frame_info
 
 from helpers import add_box, add_camera, add_plane, label
 
@@ -164,3 +166,52 @@ def test_an_object_scaled_to_nothing_renders_with_an_empty_box(scene, out_dir):
     origin = np.array(entry["pose_world"])[:3, 3]
     np.testing.assert_allclose(origin, list(grown.matrix_world.translation), atol=1e-9)
     np.testing.assert_allclose(entry["box3d_world"], np.tile(origin, (8, 1)), atol=1e-9)
+
+
+def test_the_boxes_of_many_labelled_objects_match_each_one_worked_out_alone(scene):
+    # The boxes of all instances are made at once; each must equal what mathutils gives
+    # for that instance alone: its parts' evaluated corners in its own frame.
+    objects = []
+    for index in range(60):
+        ob = add_box(scene, f"Box{index}", (0.0, 0.0, 0.0), (0.2, 0.3 + index * 0.01, 0.4))
+        ob.location = (index % 10 - 4.5, index // 10 * 0.7, 0.2 * (index % 3))
+        ob.rotation_euler = (0.1 * index, 0.05 * index, -0.07 * index)
+        objects.append(ob)
+    objects[3].scale = (1.0, 2.5, 0.5)
+    objects[4].scale = (0.0, 0.0, 0.0)  # no inverse: an empty box at its origin
+    objects[5].parent = objects[6]  # a parent's scale and rotation shear the child
+    objects[6].scale = (2.0, 1.0, 0.5)
+    arm = add_box(scene, "Arm", (0.5, 0.0, 0.0), (1.0, 0.1, 0.1), parent=objects[7])
+    bend = arm.modifiers.new("Bend", "SIMPLE_DEFORM")  # evaluated bounds, not the mesh's
+    bend.deform_method, bend.angle, bend.deform_axis = "BEND", 1.2, "Z"
+    label(objects, "Crate")
+    classes.sync_instance_ids(scene)
+    assert arm.pass_index == objects[7].pass_index  # the arm is part of its parent's instance
+    labels = classes.label_table(scene)
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    inputs = frame_info.instance_inputs(scene, depsgraph, labels.instances)
+    assert [i["object"] for i in inputs] == [i.object for i in labels.instances]
+    assert len(inputs) == 60
+    parts = {}
+    for ob in scene.objects:
+        if ob.pass_index:
+            parts.setdefault(ob.pass_index, []).append(ob.evaluated_get(depsgraph))
+    for entry in inputs:
+        owner = scene.objects[entry["object"]].evaluated_get(depsgraph)
+        np.testing.assert_array_equal(entry["matrix_world"], np.array(owner.matrix_world))
+        if owner.matrix_world.determinant() == 0.0:
+            np.testing.assert_array_equal(entry["bounds"], np.zeros((8, 3)))
+            continue
+        to_local = owner.matrix_world.inverted()
+        corners = np.array(
+            [
+                list(to_local @ part.matrix_world @ Vector(corner))
+                for part in parts[entry["id"]]
+                for corner in part.bound_box
+            ]
+        )
+        expected = boxes.box_corners(corners.min(axis=0), corners.max(axis=0))
+        np.testing.assert_allclose(entry["bounds"], expected, atol=2e-5)
+    arm_entry = next(i for i in inputs if i["object"] == objects[7].name)
+    # The bent arm reaches well beyond its parent's own 0.2 m box.
+    assert np.ptp(arm_entry["bounds"][:, 0]) > 0.5

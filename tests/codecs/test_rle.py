@@ -71,3 +71,25 @@ def test_rle_encode_instances_matches_per_mask():
         assert rle["size"] == [37, 23]
         assert rle["counts"] == _pycoco(instance_map == ident)
     assert codec.rle_encode_instances(np.zeros((3, 4), dtype=np.uint16)) == {}
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.uint32])
+def test_rle_encode_instances_of_many_ids_match_pycocotools(dtype):
+    # Every ID's counts are made and encoded together: blocks and speckle, IDs whose last
+    # run ends the map (no closing zeros), IDs past 65535 and one touching every column.
+    blocks = RNG.integers(0, 400, (13, 17)).astype(dtype)
+    instance_map = np.kron(blocks, np.ones((5, 3), dtype=dtype))[:61, :49]
+    speckle = RNG.random(instance_map.shape) < 0.05
+    instance_map[speckle] = RNG.integers(1, 30, speckle.sum())
+    instance_map[-3:, -1] = 399  # the end of the column-major scan
+    instance_map[7, :] = 401
+    if dtype is np.uint32:
+        instance_map[20:30, 10:12] = 1_000_000
+    rles = codec.rle_encode_instances(instance_map)
+    assert list(rles) == [int(i) for i in np.unique(instance_map) if i]
+    for ident, rle in rles.items():
+        assert rle == codec.rle_encode(instance_map == ident)
+        assert rle["counts"] == _pycoco(instance_map == ident)
+    full = np.full((4, 6), 9, dtype=dtype)  # one ID everywhere: counts [0, 24]
+    assert codec.rle_encode_instances(full) == {9: codec.rle_encode(full == 9)}
+    assert codec.rle_encode_instances(full, background=9) == {}

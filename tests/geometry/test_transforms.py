@@ -74,3 +74,50 @@ def test_no_thread_spins_after_a_large_product_or_the_inverses():
     pose = random_pose(np.random.default_rng(2))
     assert cpu_of_other_threads(transforms.rigid_inverse, pose) < 0.03
     assert cpu_of_other_threads(transforms.affine_inverse, pose) < 0.03
+    stack = np.array([random_pose(np.random.default_rng(seed)) for seed in range(3000)])
+    assert cpu_of_other_threads(transforms.affine_inverses, stack) < 0.03
+    assert (
+        cpu_of_other_threads(
+            transforms.transform_point_sets, stack, points[:24_000].reshape(3000, 8, 3)
+        )
+        < 0.03
+    )
+
+
+def test_a_stack_of_affine_inverses_matches_numpy_and_flags_the_singular_ones():
+    rng = np.random.default_rng(12)
+    stack = np.array([random_pose(rng) for _ in range(40)])
+    stack[:, :3, :3] *= rng.uniform(0.01, 50.0, size=(40, 1, 3))  # scaled columns
+    stack[:, :3, :3] += rng.normal(size=(40, 3, 3)) * 0.1  # shear
+    stack[7, :3, :3] = np.diag([1.0, 0.0, 1.0])  # scaled to nothing on one axis
+    stack[9, 0, 0] = np.nan
+    stack[11, 2, 3] = np.inf
+    inverses, invertible = transforms.affine_inverses(stack)
+    assert invertible.tolist() == [i not in (7, 9, 11) for i in range(40)]
+    for index in np.flatnonzero(invertible):
+        np.testing.assert_allclose(
+            inverses[index], np.linalg.inv(stack[index]), rtol=1e-9, atol=1e-9
+        )
+        np.testing.assert_array_equal(inverses[index], transforms.affine_inverse(stack[index]))
+    for index in (7, 9, 11):
+        np.testing.assert_array_equal(inverses[index], np.eye(4))
+    assert transforms.affine_inverses(np.zeros((0, 4, 4)))[0].shape == (0, 4, 4)
+    with pytest.raises(ValueError):
+        transforms.affine_inverses(np.eye(4))
+
+
+def test_point_sets_give_what_one_set_at_a_time_gives():
+    rng = np.random.default_rng(13)
+    matrices = rng.normal(size=(25, 4, 4))
+    points = rng.normal(size=(25, 8, 3)).astype(np.float32)  # Blender's bound boxes
+    sets = transforms.transform_point_sets(matrices, points)
+    assert sets.dtype == np.float64 and sets.shape == (25, 8, 3)
+    for matrix, these, result in zip(matrices, points, sets, strict=True):
+        np.testing.assert_allclose(
+            result, transforms.transform_points(matrix, these), rtol=1e-14, atol=1e-14
+        )
+    shared = transforms.transform_point_sets(matrices[:1], points)  # one matrix for all
+    for these, result in zip(points, shared, strict=True):
+        np.testing.assert_allclose(
+            result, transforms.transform_points(matrices[0], these), rtol=1e-14, atol=1e-14
+        )
