@@ -50,12 +50,13 @@ def spread(values):
     return f"{statistics.median(values):+6.1f} ms (quartiles {low:+.1f} to {high:+.1f})"
 
 
-def fixed_cost(scene, work, frames, labels_only):
+def fixed_cost(scene, work, frames, labels_only, kind="process"):
     """Per-frame rows in ms: ``main`` and ``cpu`` (a Ground Truth frame's render minus a
     plain one's, wall and process CPU), ``next`` (a plain render while the writer
     converts the frame just rendered, minus one alone), ``total`` (the two wall costs
-    together) and ``writer`` (the writer thread's CPU time per frame)."""
-    from ground_truth.render import pipeline, worker
+    together) and ``writer`` (the writer's CPU time per frame). ``kind``: the writer
+    runs in a ``process`` of its own (as a render does) or on a ``thread``."""
+    from ground_truth.render import pipeline, writer_process
     from ground_truth.render.options import options_from_settings
 
     plain = scene.copy()  # shares the objects; its own settings, no compositor
@@ -63,12 +64,23 @@ def fixed_cost(scene, work, frames, labels_only):
     plain.render.image_settings.file_format = "PNG"
     if labels_only:  # what labels-only mode renders
         plain.cycles.samples, plain.cycles.max_bounces, plain.cycles.use_denoising = 1, 0, False
-    workers, writer_ms = [], []
+    writers, writer_ms = [], []
 
-    class Recorded(worker.BackgroundWorker):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            workers.append(self)
+    def start(dataset_writer, max_pending=2):
+        if kind == "thread":
+            made = writer_process.WriterThread(dataset_writer, max_pending)
+            finish = made._finish
+
+            def timed_finish(*args):
+                begin = time.thread_time()
+                finish(*args)
+                writer_ms.append((time.thread_time() - begin) * 1000.0)
+
+            made._finish = timed_finish
+        else:
+            made = writer_process.WriterProcess(dataset_writer, max_pending)
+        writers.append(made)
+        return made
 
     folder = os.path.join(work, "ours")
     shutil.rmtree(folder, ignore_errors=True)
@@ -80,37 +92,29 @@ def fixed_cost(scene, work, frames, labels_only):
         labels_only=labels_only,
     )
     job = pipeline.RenderJob(scene, options)
-    finish = job._finish_frame
-
-    def timed_finish(*args):
-        start = time.thread_time()
-        finish(*args)
-        writer_ms.append((time.thread_time() - start) * 1000.0)
-
-    job._finish_frame = timed_finish
-    saved, pipeline.BackgroundWorker = pipeline.BackgroundWorker, Recorded
+    saved, pipeline.start_writer = pipeline.start_writer, start
     try:
         steps = job.steps()
         next(steps)  # set up; stops before the first frame
     finally:
-        pipeline.BackgroundWorker = saved
+        pipeline.start_writer = saved
     rows = {"main": [], "cpu": [], "next": [], "total": []}
     try:
         for position, frame in enumerate(frames):
             runs = {}
             order = ("plain", "ours", "next") if position % 2 == 0 else ("ours", "next", "plain")
-            for kind in order:
-                if kind != "next":
-                    workers[0].drain()  # the writer is idle
-                start = clocks()
-                if kind == "ours":
+            for step in order:
+                if step != "next":
+                    writers[0].drain()  # the writer is idle
+                begin = clocks()
+                if step == "ours":
                     next(steps)  # renders the frame, hands it to the writer
                 else:  # "next": while the writer converts the frame just rendered
                     plain.frame_set(frame)
-                    plain.render.filepath = os.path.join(work, kind, f"{frame:06d}.png")
+                    plain.render.filepath = os.path.join(work, step, f"{frame:06d}.png")
                     bpy.ops.render.render(write_still=True, scene=plain.name)
                 end = clocks()
-                runs[kind] = [(b - a) * 1000.0 for a, b in zip(start, end, strict=True)]
+                runs[step] = [(b - a) * 1000.0 for a, b in zip(begin, end, strict=True)]
             if position:  # the first frame warms caches
                 (ours, ours_cpu), (plain_ms, plain_cpu) = runs["ours"], runs["plain"]
                 rows["main"].append(ours - plain_ms)
@@ -120,13 +124,15 @@ def fixed_cost(scene, work, frames, labels_only):
     finally:
         steps.close()
         bpy.data.scenes.remove(plain)
+    if kind == "process":
+        writer_ms = [seconds * 1000.0 for seconds in writers[0].cpu_seconds]
     rows["writer"] = writer_ms[1:]
     return rows
 
 
-def report(count, modes=("rgb", "labels-only"), objects=5):
+def report(count, modes=("rgb", "labels-only"), objects=5, writers=("process",)):
     """Print the rows of ``modes``, ``count`` frames each, with ``objects`` labelled
-    objects in view (the extension imported)."""
+    objects in view, for each kind of writer in ``writers`` (the extension imported)."""
     work = tempfile.mkdtemp(prefix="gt-fixed-cost-")
     frames = list(range(1, count + 1))
     scene = copies.plain_scene(1, objects)
@@ -140,14 +146,15 @@ def report(count, modes=("rgb", "labels-only"), objects=5):
     for mode in modes:
         labels_only = mode == "labels-only"
         name = "labels only  " if labels_only else "1 sample, RGB"
-        rows = fixed_cost(scene, work, frames, labels_only)
-        print(f"  {name}: fixed cost per frame, wall {spread(rows['total'])}")
-        print(f"    main thread: wall {spread(rows['main'])}; CPU {spread(rows['cpu'])}")
-        print(
-            f"    writer thread: {statistics.median(rows['writer']):.1f} ms CPU a frame at the "
-            f"lowest priority; the next render takes {spread(rows['next'])} longer",
-            flush=True,
-        )
+        for kind in writers:
+            rows = fixed_cost(scene, work, frames, labels_only, kind)
+            print(f"  {name}, writer {kind}: fixed cost per frame, wall {spread(rows['total'])}")
+            print(f"    main thread: wall {spread(rows['main'])}; CPU {spread(rows['cpu'])}")
+            print(
+                f"    writer: {statistics.median(rows['writer']):.1f} ms CPU a frame at the "
+                f"lowest priority; the next render takes {spread(rows['next'])} longer",
+                flush=True,
+            )
     shutil.rmtree(work, ignore_errors=True)
 
 
@@ -160,9 +167,18 @@ def main(argv):
     parser.add_argument(
         "--objects", type=int, default=5, help="labelled objects in view (default 5)"
     )
+    parser.add_argument(
+        "--writer",
+        choices=("process", "thread"),
+        action="append",
+        help="where the writer runs: its own process (as a render does; the default) or "
+        "a thread of Blender's (the fallback); both in turn when given twice",
+    )
     args = parser.parse_args(argv)
     copies.render_demo.import_extension()
-    report(args.frames, args.mode or ("rgb", "labels-only"), args.objects)
+    report(
+        args.frames, args.mode or ("rgb", "labels-only"), args.objects, args.writer or ("process",)
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Why the writer thread keeps its time with Python's lock short.
+"""Why the writer runs in a process of its own (and, as a thread, keeps its lock time short).
 
 Run with any Python that has the bpy module (``tools/venvs.sh`` makes one):
 ``python benchmarks/writer_lock.py [--renders 50]``.
@@ -9,8 +9,11 @@ fixed job per render, and prints how much longer the render takes than one alone
 
 - ``zlib``: about 60 to 90 ms of compression, which releases Python's lock;
 - ``python``: as much CPU in Python code (the JSON encoder, a loop), which holds it,
-  at Python's default switch interval (5 ms) and at the writer's (0.5 ms, see
-  :mod:`ground_truth.render.worker`).
+  at Python's default switch interval (5 ms) and at the writer thread's (0.5 ms, see
+  :mod:`ground_truth.render.worker`);
+- ``python, in a process``: the same Python code in a child process at the lowest
+  priority, as the writer runs (:mod:`ground_truth.render.writer_process`): no lock
+  is shared.
 
 The kinds take turns render by render, so that a drift of the machine's speed is
 shared; the figures are medians of the per-render differences from the neighbouring
@@ -22,6 +25,7 @@ import json
 import os
 import queue
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -50,6 +54,20 @@ def python_code():
         sum(i * i for i in range(20000))
 
 
+# The child of the process kind: at the lowest priority, runs python_code() per line read.
+CHILD = f"""
+import json, os, sys, time
+os.nice(19)
+DOCUMENT = {DOCUMENT!r}
+for line in sys.stdin:
+    start = time.process_time()
+    for _ in range(40):
+        json.dumps(DOCUMENT)
+        sum(i * i for i in range(20000))
+    print((time.process_time() - start) * 1000.0, flush=True)
+"""
+
+
 def cpu_ms(job):
     start = time.thread_time()
     job()
@@ -62,6 +80,7 @@ KINDS = {
     "zlib": (compress, 0.005),
     "python, 5 ms switch interval": (python_code, 0.005),
     "python, 0.5 ms switch interval": (python_code, 0.0005),
+    "python, in a process": ("process", 0.005),
 }
 
 
@@ -82,6 +101,9 @@ def measure(renders):
 
     thread = threading.Thread(target=loop, daemon=True)
     thread.start()
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     names = list(KINDS)
     times = {name: [] for name in names}
     used = {name: [] for name in names}
@@ -94,17 +116,24 @@ def measure(renders):
                 scene.frame_set(1 + index % 10)
                 scene.render.filepath = os.path.join(folder, "frame.png")
                 sys.setswitchinterval(interval)
-                if job is not None:
+                if job == "process":
+                    child.stdin.write("go\n")
+                    child.stdin.flush()
+                elif job is not None:
                     jobs.put(job)
                 start = time.perf_counter()
                 bpy.ops.render.render(write_still=True, scene=scene.name)
                 times[name].append((time.perf_counter() - start) * 1000.0)
-                if job is not None:
+                if job == "process":
+                    used[name].append(float(child.stdout.readline()))
+                elif job is not None:
                     used[name].append(done.get())
                 sys.setswitchinterval(saved)
     finally:
         jobs.put(None)
         thread.join()
+        child.stdin.close()
+        child.wait()
         sys.setswitchinterval(saved)
     alone = times["alone"][1:]  # the first render warms caches
     rows = {}

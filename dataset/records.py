@@ -72,8 +72,20 @@ def _pid_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    """Whether process ``pid`` has ended and only waits to be collected (Linux), which in
+    a container without an init that collects them can take long: it writes nothing."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            stat_line = file.read()
+    except OSError:
+        return False
+    state = stat_line[stat_line.rfind(b")") + 2 :][:1]  # the field after the name
+    return state in (b"Z", b"X")
 
 
 def file_stamp(path: str) -> dict:

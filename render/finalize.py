@@ -11,6 +11,7 @@ from ..dataset import coco, framespec, layout, records
 from ..errors import GroundTruthError
 from ..labels.ids import instance_id_limit
 from ..scene import classes, copies, frame_info
+from .facts import scene_facts
 from .options import options_from_settings
 from .writer import DatasetWriter
 
@@ -60,7 +61,7 @@ def finalize(scene, output_dir, expected=None):
         scene, labels, options.distinct_copies, instance_id_limit(options.outputs)
     )
     writer = DatasetWriter(
-        scene,
+        scene_facts(scene),
         options,
         labels,
         layout.raw_folder(output_dir),

@@ -19,10 +19,11 @@ from ..errors import GroundTruthError
 from ..labels.ids import instance_id_limit
 from ..scene import classes, copies, frame_info
 from . import validate
+from .facts import scene_facts
 from .options import options_from_settings
 from .session import RenderSession
-from .worker import BackgroundWorker
 from .writer import DatasetWriter, write_error
+from .writer_process import start_writer
 
 
 class RenderCancelledError(Exception):
@@ -79,7 +80,7 @@ class RenderJob:
         )
         self.raw_owner = records.owner()
         self.writer = DatasetWriter(
-            scene,
+            scene_facts(scene),
             options,
             self.labels,
             layout.raw_folder(output_dir, self.raw_owner),
@@ -120,12 +121,14 @@ class RenderJob:
         except OSError as error:
             raise write_error(error) from error
         claims = records.FrameClaims(self.options.output_dir)
-        worker = BackgroundWorker(low_priority=True)
         pending = None
+        frames_out = None
         try:
             if self.todo:
+                # Frames are converted in a process of their own while the next renders.
+                frames_out = start_writer(writer)
                 classes.sync_instance_ids(scene)
-                yield from self._render_frames(scene, claims, worker)
+                yield from self._render_frames(scene, claims, frames_out)
         except OSError as error:  # a claim, a record or a check on this thread
             pending = error
             raise write_error(error) from error
@@ -134,17 +137,26 @@ class RenderJob:
             raise
         finally:
             # Every rendered frame is written and listed, also after a cancel or failure;
-            # the final index is written on this thread once the worker has stopped. A
-            # failure here is raised only when the run is not failing already.
+            # the final index is written once the writer has stopped (by the writer
+            # process, or here). A failure here is raised only when the run is not
+            # failing already.
             failure = None
-            try:
-                worker.close()
-            except Exception as error:
-                failure = error
-            try:
-                writer.write_index(final=True)
-            except OSError as error:
-                failure = failure or error
+            index_written = False
+            if frames_out is not None:
+                try:
+                    frames_out.close()
+                except Exception as error:
+                    failure = error
+                self._take_finished(frames_out, claims)
+                index_written = frames_out.index_written
+                if frames_out.lost:  # what the killed writer was writing goes
+                    with contextlib.suppress(OSError):
+                        records.remove_leftovers(self.options.output_dir)
+            if not index_written:
+                try:
+                    writer.write_index(final=True)
+                except OSError as error:
+                    failure = failure or error
             claims.release_all()
             writer.remove_raw_folder()
             self.report.seconds = time.perf_counter() - self._started
@@ -154,7 +166,7 @@ class RenderJob:
                 if failure is not None:
                     raise failure
 
-    def _render_frames(self, scene, claims, worker):
+    def _render_frames(self, scene, claims, frames_out):
         session = RenderSession(
             scene, self.view_layer, self.options, self.labels, raw_owner=self.raw_owner
         )
@@ -179,17 +191,18 @@ class RenderJob:
                     self.labels,
                     self.copy_plan,
                 )
-                # Converted on the worker while the next frame renders.
+                # Converted by the writer while the next frame renders.
                 try:
-                    worker.submit(self._finish_frame, frame, info, claims)
+                    frames_out.submit(frame, info)
                 except OSError as error:
                     raise write_error(error) from error
+                self._take_finished(frames_out, claims)
 
-    def _finish_frame(self, frame, info, claims):
-        # Runs on the worker thread: no Blender data here.
-        self.writer.finish_frame(frame, info)
-        claims.release(frame)
-        self.report.frames.append(frame)
+    def _take_finished(self, frames_out, claims):
+        """Report the frames the writer finished (recorded and listed) and let them go."""
+        for frame in frames_out.finished():
+            claims.release(frame)
+            self.report.frames.append(frame)
 
     def run(self, progress=None):
         """Render every frame; ``progress(done, total, frame)`` may raise RenderCancelledError."""

@@ -1,5 +1,8 @@
 """One background thread for per-frame file work while the next frame renders.
 
+A render's writer runs in a process of its own (``render.writer_process``); this thread
+does its work where that process cannot start (Windows, no Python beside Blender).
+
 Cycles releases Python's global lock while it renders, so converting frame N's
 passes (numpy, zlib, file writes) on this thread overlaps the render of frame N+1.
 Jobs run in submission order; the first error is raised again in the submitting

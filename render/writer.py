@@ -2,9 +2,10 @@
 
 ``DatasetWriter`` takes everything it needs from the scene when it is created (on the
 main thread) as frozen values: the run's options, the label table, the scene's
-description. After that its methods touch no Blender data, so they run on the
-background worker thread while the next frame renders. The copy table and the cache
-of records it builds up belong to that thread alone.
+:class:`SceneFacts` (read by ``render.facts``). This module does not import Blender and
+its methods touch no Blender data, so a render hands the writer to a process of its own
+(``render.writer_process``) that converts each frame while the next one renders. The
+copy table and the cache of records it builds up belong to that process alone.
 
 A frame is finished in this order: its label files, then a check that every file of
 the frame (Blender's own included) exists and reads back, then its record, then the
@@ -20,7 +21,6 @@ import stat
 import time
 from dataclasses import asdict, dataclass, field, replace
 
-import bpy
 import numpy as np
 
 from .. import versioning
@@ -35,7 +35,6 @@ from ..labels import amodal, annotations, convert, copies, passes
 from ..labels import models as object_models
 from ..labels.ids import MAX_ID, MAX_ID_16
 from ..labels.masks import bboxes_from_instance_map
-from ..scene import frame_info
 
 try:  # Unix: the file-size limit a message may name
     import resource
@@ -50,17 +49,16 @@ COCO_INTERVAL_S = 2.0
 _FARM_ENTRIES = {layout.RAW_DIR, BY_KEY["rgb"].folder}
 
 
-def material_parts(depsgraph):
-    """The part IDs of the materials the scene renders: [{id, materials: [names]}].
+@dataclass(frozen=True)
+class SceneFacts:
+    """What the writer knows of the scene, read on the main thread (``render.facts``)."""
 
-    A material's part ID is its ``pass_index`` (0 = no part). The depsgraph lists
-    every material in use, also those of instanced collections.
-    """
-    by_id = {}
-    for item in depsgraph.ids:
-        if isinstance(item, bpy.types.Material) and item.pass_index > 0:
-            by_id.setdefault(item.pass_index, set()).add(item.original.name)
-    return [{"id": i, "materials": sorted(names)} for i, names in sorted(by_id.items())]
+    name: str
+    unit_scale: float
+    resolution: tuple  # (width, height) in pixels
+    blend_path: str  # the .blend file's absolute path; "" when it was never saved
+    blender_version: str
+    parts: list = field(default_factory=list)  # [{id, materials: [names]}]
 
 
 @dataclass
@@ -82,12 +80,15 @@ class DatasetWriter:
     PNGs are there already, written by an earlier version's compositor setup.
     """
 
-    def __init__(self, scene, options, labels, raw_dir, copy_table=None, *, rgb_by_blender=False):
+    def __init__(self, facts, options, labels, raw_dir, copy_table=None, *, rgb_by_blender=False):
         self.options = options
         self.output_dir = options.output_dir
         self.raw_dir = raw_dir
         self.labels = labels
-        self._unit_scale = scene.unit_settings.scale_length
+        self._blend_path = facts.blend_path
+        # Records name Blender's process, also when a process of the writer's own writes them.
+        self._process = records.owner()
+        self._unit_scale = facts.unit_scale
         self._class_colors = {c.id: c.color for c in labels.classes}
         self._class_names = {c.id: c.name for c in labels.classes}
         # Copies get IDs after the labelled objects' (labels/copies.py); beyond 65535
@@ -104,17 +105,17 @@ class DatasetWriter:
         self._records = {}  # frame -> (mtime_ns, record): records read so far
         self._coco_written = 0.0
         self._coco_dirty = False
-        blend = bpy.data.filepath
+        blend = facts.blend_path
         self._dataset = {
             "classes": labels.class_dicts(),
-            "blender_version": bpy.app.version_string,
-            "scene": scene.name,
+            "blender_version": facts.blender_version,
+            "scene": facts.name,
             "blend_file": os.path.basename(blend),
             "blend_path": os.path.relpath(blend, self.output_dir).replace(os.sep, "/")
             if blend
             else "",
-            "resolution": frame_info.image_size(scene),
-            "parts": material_parts(bpy.context.evaluated_depsgraph_get()),
+            "resolution": facts.resolution,
+            "parts": facts.parts,
             "copy_blocks": copy_table.describe() if copy_table is not None else [],
         }
 
@@ -142,7 +143,7 @@ class DatasetWriter:
             ) from None
         if previous is None:
             entries = sorted(os.listdir(root))
-            own = _scene_files(root)
+            own = _scene_files(root, self._blend_path)
             foreign = [
                 e
                 for e in entries
@@ -374,7 +375,7 @@ class DatasetWriter:
             "outputs": sorted(self.options.outputs),
             "files": files,
             "copies": found["copies"],
-            "process": records.owner(),
+            "process": self._process,
             "written": round(time.time(), 3),
         }
         if self.options.shard is not None:
@@ -493,10 +494,9 @@ class DatasetWriter:
             os.rmdir(os.path.dirname(folder))
 
 
-def _scene_files(root):
-    """The .blend file being rendered and its backups, when they lie in ``root``: a user
-    may keep the dataset next to its scene (output folder ``//``)."""
-    blend = bpy.data.filepath
+def _scene_files(root, blend):
+    """The .blend file being rendered (``blend``) and its backups, when they lie in
+    ``root``: a user may keep the dataset next to its scene (output folder ``//``)."""
     if not blend or os.path.dirname(os.path.abspath(blend)) != os.path.abspath(root):
         return set()
     name = os.path.basename(blend)

@@ -8,6 +8,7 @@ checked on the real bpy module: the message, and that nothing else changed.
 import json
 import math
 import os
+import signal
 import socket
 
 import bpy
@@ -17,7 +18,7 @@ import pytest
 from ground_truth.codecs import png
 from ground_truth.dataset import coco, reader, records
 from ground_truth.errors import GroundTruthError
-from ground_truth.render import pipeline
+from ground_truth.render import pipeline, writer_process
 
 from helpers import add_box, add_camera, add_plane, label, snapshot_scene
 
@@ -62,6 +63,72 @@ def test_an_rgb_image_that_could_not_be_written_stops_the_run(stage, out_dir):
     assert coco_is_rebuilt_from_the_files(out_dir)
     assert [i["id"] for i in reader.load_coco(out_dir)["images"]] == [1]
     assert sorted(os.listdir(out_dir / "rgb")) == ["000001.png", "000002.png"]
+
+
+@pytest.fixture
+def writers(monkeypatch):
+    """The writers the pipeline starts, as it starts them."""
+    started = []
+
+    def start(writer, max_pending=2):
+        started.append(writer_process.start_writer(writer, max_pending))
+        return started[-1]
+
+    monkeypatch.setattr(pipeline, "start_writer", start)
+    return started
+
+
+def running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the writer process is POSIX's")
+def test_frames_are_converted_in_a_process_of_their_own(stage, out_dir, writers):
+    report = pipeline.render_ground_truth(stage)
+    (writer,) = writers
+    assert isinstance(writer, writer_process.WriterProcess)
+    assert writer.pid != os.getpid() and not running(writer.pid)
+    assert writer.index_written and not writer.lost
+    assert report.frames == listed(out_dir) == [1, 2, 3]
+    # Records name Blender's process (the one that rendered), not the writer's.
+    assert {records.read_record(str(out_dir), f)["process"] for f in (1, 2, 3)} == {records.owner()}
+    assert coco_is_rebuilt_from_the_files(out_dir)
+    sample = reader.load_frame(out_dir, 2, exr_backend="builtin")
+    assert set(np.unique(sample["instance"])) == {1, 2}
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the writer process is POSIX's")
+def test_a_writer_process_killed_mid_run_stops_it_and_resume_completes_it(stage, out_dir, writers):
+    stage.frame_end = 4
+
+    def kill_writer(done, total, frame):
+        if frame == 3:  # frames 1 and 2 handed over, maybe finished
+            os.kill(writers[0].pid, signal.SIGKILL)
+
+    before = snapshot_scene(stage)
+    with pytest.raises(GroundTruthError, match=r"writer process was killed .* to resume"):
+        pipeline.render_ground_truth(stage, progress=kill_writer)
+    assert snapshot_scene(stage) == before
+    frames = listed(out_dir)
+    assert set(frames) <= {1, 2}
+    for frame in frames:
+        reader.load_frame(out_dir, frame, exr_backend="builtin")
+    assert coco_is_rebuilt_from_the_files(out_dir)
+    left = [
+        name
+        for _root, _dirs, names in os.walk(out_dir)
+        for name in names
+        if ".tmp-" in name or name.endswith(".claim") or name == ".lock"
+    ]
+    assert left == [] and not (out_dir / ".raw").exists()
+    report = pipeline.render_ground_truth(stage, resume=True)
+    assert listed(out_dir) == [1, 2, 3, 4]
+    assert report.skipped == frames
+    assert coco_is_rebuilt_from_the_files(out_dir)
 
 
 def test_an_image_copy_blender_did_not_write_stops_the_run(stage, out_dir):

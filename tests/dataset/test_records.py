@@ -5,6 +5,10 @@ import os
 import socket
 import subprocess
 import sys
+import time
+from pathlib import Path
+
+import pytest
 
 from ground_truth.dataset import layout, records
 
@@ -39,6 +43,26 @@ def test_a_dead_process_leftovers_go_and_the_empty_raw_folder_with_them(tmp_path
     assert {half, claim, layout.raw_path(raw, 3)} <= set(removed)
     assert not os.path.exists(os.path.join(root, layout.RAW_DIR))
     assert os.path.exists(kept)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="zombies are read from /proc")
+def test_a_process_that_ended_but_was_not_collected_counts_as_gone(tmp_path):
+    # A killed process whose parent (an init that reaps late, in a container) has not
+    # collected it yet: a zombie writes nothing more, so what it left goes.
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 10
+    stat = Path(f"/proc/{child.pid}/stat")
+    while b") Z" not in stat.read_bytes():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    half = os.path.join(
+        str(tmp_path), "class", f".000001.png.tmp-{socket.gethostname()}-{child.pid}"
+    )
+    touch(half)
+    try:
+        assert records.remove_leftovers(str(tmp_path)) == [half]
+    finally:
+        child.wait()
 
 
 def test_a_live_process_and_a_farm_keep_what_they_are_writing(tmp_path):

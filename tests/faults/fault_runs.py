@@ -121,6 +121,6 @@ def assert_dataset_is_true(folder, expect_frames=None):
         for name in names
         if ".tmp-" in name or name.endswith(".claim") or name == ".lock"
     ]
-    assert not leftovers
+    assert not leftovers, leftovers
     assert not (folder / ".raw").exists()
     return data
