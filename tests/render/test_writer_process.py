@@ -180,3 +180,41 @@ def test_a_child_that_ends_before_it_is_ready_is_named(tmp_path, monkeypatch):
     monkeypatch.setattr(writer_process, "_BOOTSTRAP", "import sys; sys.exit(7)")
     with pytest.raises(WriterStoppedError, match="ended with code 7 before it started"):
         WriterProcess(RecordingWriter(tmp_path / "log"))
+
+
+def test_the_child_imports_the_extension_under_its_name_in_blender(tmp_path):
+    # Blender imports an extension as bl_ext.<repository>.<name>; what the child
+    # unpickles names its classes so.
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    log = tmp_path / "log"
+    # Not the tests' own import path, so that nothing can be found as "ground_truth".
+    path = [entry for entry in sys.path if not os.path.isdir(os.path.join(entry, "ground_truth"))]
+    script = textwrap.dedent(f"""
+        import importlib.util, sys, types
+        sys.path[:0] = {path!r}
+        for name in ("bl_ext", "bl_ext.user_default"):
+            module = types.ModuleType(name)
+            module.__path__ = []
+            sys.modules[name] = module
+        name = "bl_ext.user_default.ground_truth"
+        spec = importlib.util.spec_from_file_location(
+            name, {repo!r} + "/__init__.py", submodule_search_locations=[{repo!r}]
+        )
+        package = importlib.util.module_from_spec(spec)
+        sys.modules[name] = package
+        spec.loader.exec_module(package)
+        from bl_ext.user_default.ground_truth.render.writer import SceneFacts
+        from bl_ext.user_default.ground_truth.render.writer_process import WriterProcess
+        from fake_writers import RecordingWriter
+        facts = SceneFacts("Scene", 1.0, (4, 3), "", "5.0.1")
+        writer = WriterProcess(RecordingWriter({str(log)!r}))
+        writer.submit(1, facts)
+        writer.close()
+        assert "ground_truth" not in sys.modules
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert lines(log)[0].endswith(
+        "SceneFacts(name='Scene', unit_scale=1.0, resolution=(4, 3), "
+        "blend_path='', blender_version='5.0.1', parts=[])"
+    )
