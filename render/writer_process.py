@@ -116,9 +116,8 @@ def _portable_error(error):
     :class:`GroundTruthError` with its text. Errors that are not the user's get the
     child's traceback as a note."""
     if not isinstance(error, GroundTruthError):
-        with contextlib.suppress(AttributeError):
-            trace = "".join(traceback.format_tb(error.__traceback__))
-            error.add_note(f"In the writer process:\n{trace}")
+        trace = "".join(traceback.format_tb(error.__traceback__))
+        error.add_note(f"In the writer process:\n{trace}")
     try:
         pickle.loads(pickle.dumps(error))
     except Exception:
@@ -345,7 +344,6 @@ class WriterThread:
     """``writer``'s frames converted on a low-priority background thread, in order."""
 
     def __init__(self, writer, max_pending=2):
-        self.max_pending = max_pending
         self.index_written = False  # the thread leaves the final index to its caller
         self.lost = False
         self._writer = writer
@@ -404,7 +402,7 @@ def serve(parent):
     with contextlib.suppress(OSError):
         os.nice(LOW_PRIORITY_NICE)
     writer = _receive(0)
-    _send(out, ("ready", os.getpid()))
+    _send(out, ("ready",))
     # Messages are read as they come, so that Blender never waits on a full pipe.
     inbox = queue.Queue()
     threading.Thread(target=_read_messages, args=(inbox,), daemon=True).start()
