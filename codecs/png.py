@@ -50,6 +50,15 @@ def _filter_rows(rows: np.ndarray, bpp: int, method: str) -> np.ndarray:
     if method != "adaptive" and method not in FILTERS:
         raise ValueError(f"unknown PNG filter {method!r}; use one of {FILTERS} or 'adaptive'")
     x = rows
+    if method in ("none", "up"):  # written straight into the result, rows read once
+        out = np.empty((x.shape[0], x.shape[1] + 1), dtype=np.uint8)
+        out[:, 0] = FILTERS.index(method)
+        if method == "none" or x.shape[0] == 0:
+            out[:, 1:] = x
+        else:
+            out[0, 1:] = x[0]
+            np.subtract(x[1:], x[:-1], out=out[1:, 1:])
+        return out
     up = np.zeros_like(x)
     up[1:] = x[:-1]
     left = np.zeros_like(x)
@@ -92,8 +101,17 @@ def _filter_rows(rows: np.ndarray, bpp: int, method: str) -> np.ndarray:
     return out
 
 
-def encode_png(array: np.ndarray, compression: int = 6, filter: str = "adaptive") -> bytes:
+# zlib's strategies by name: "rle" looks for repeats of the byte before only, which is
+# as small as level 6 and as fast as level 1 on label maps (flat regions, "up"-filtered).
+STRATEGIES = {"default": zlib.Z_DEFAULT_STRATEGY, "rle": zlib.Z_RLE}
+
+
+def encode_png(
+    array: np.ndarray, compression: int = 6, filter: str = "adaptive", strategy: str = "default"
+) -> bytes:
     """Return the PNG file bytes for ``array`` (see :func:`write_png` for the formats)."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown zlib strategy {strategy!r}; use one of {tuple(STRATEGIES)}")
     arr = np.asarray(array)
     if arr.dtype == np.uint8 and arr.ndim == 2:
         color_type, depth, channels = 0, 8, 1
@@ -115,7 +133,8 @@ def encode_png(array: np.ndarray, compression: int = 6, filter: str = "adaptive"
     bpp = channels * depth // 8
     rows = np.ascontiguousarray(arr).view(np.uint8).reshape(height, width * bpp)
     filtered = _filter_rows(rows, bpp, filter)
-    data = zlib.compress(filtered.tobytes(), compression)
+    packer = zlib.compressobj(compression, zlib.DEFLATED, zlib.MAX_WBITS, 8, STRATEGIES[strategy])
+    data = packer.compress(filtered) + packer.flush()
     ihdr = struct.pack(">IIBBBBB", width, height, depth, color_type, 0, 0, 0)
     parts = [PNG_SIGNATURE, _chunk(b"IHDR", ihdr)]
     for start in range(0, len(data), _IDAT_CHUNK):
@@ -129,15 +148,17 @@ def write_png(
     array: np.ndarray,
     compression: int = 6,
     filter: str = "adaptive",
+    strategy: str = "default",
 ) -> None:
     """Write ``array`` to ``path`` as a PNG file, atomically.
 
     Accepted arrays: uint8 HxW (8-bit gray), uint8 HxWx3 (8-bit RGB), uint8 HxWx4
     (8-bit RGBA), uint16 HxW (16-bit gray). Anything else raises :class:`ValueError`.
     ``compression`` is the zlib level (0-9); ``filter`` is ``"adaptive"`` (default,
-    chosen per row) or one of ``"none"``, ``"sub"``, ``"up"``, ``"average"``, ``"paeth"``.
+    chosen per row) or one of ``"none"``, ``"sub"``, ``"up"``, ``"average"``, ``"paeth"``;
+    ``strategy`` is zlib's (see :data:`STRATEGIES`).
     """
-    atomic_write_bytes(path, encode_png(array, compression, filter))
+    atomic_write_bytes(path, encode_png(array, compression, filter, strategy))
 
 
 def _unfilter_simple(filtered: np.ndarray, types: np.ndarray, bpp: int) -> np.ndarray:

@@ -89,6 +89,12 @@ def _rgb(ctx: FrameContext) -> None:
     png.write_png(ctx.path("rgb"), image, compression=1, filter="up")
 
 
+def _write_label_map(path: str, ids: np.ndarray) -> None:
+    # Flat regions: "up" makes most rows zeros, and zlib's run-length strategy at level 1
+    # packs them as small as level 6 does, about four times faster.
+    png.write_png(path, ids, compression=1, filter="up", strategy="rle")
+
+
 def _depth(ctx: FrameContext) -> None:
     (channel,) = BY_KEY["depth"].channels
     exr.write_exr(ctx.path("depth"), {channel: ctx.labels.depth}, zlib_level=1)
@@ -99,11 +105,11 @@ def _depth_mm(ctx: FrameContext) -> None:
 
 
 def _class(ctx: FrameContext) -> None:
-    png.write_png(ctx.path("class"), ctx.labels.klass, filter="up")
+    _write_label_map(ctx.path("class"), ctx.labels.klass)
 
 
 def _instance(ctx: FrameContext) -> None:
-    png.write_png(ctx.path("instance"), ctx.labels.instance, filter="up")
+    _write_label_map(ctx.path("instance"), ctx.labels.instance)
 
 
 def _instance32(ctx: FrameContext) -> None:
@@ -113,7 +119,7 @@ def _instance32(ctx: FrameContext) -> None:
 
 
 def _part(ctx: FrameContext) -> None:
-    png.write_png(ctx.path("part"), ctx.labels.part, filter="up")
+    _write_label_map(ctx.path("part"), ctx.labels.part)
 
 
 def _normal(ctx: FrameContext) -> None:

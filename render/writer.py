@@ -41,8 +41,15 @@ try:  # Unix: the file-size limit a message may name
 except ImportError:  # Windows
     resource = None
 
-# The COCO file is rewritten at most this often during a render, and always at the end.
-COCO_INTERVAL_S = 2.0
+# During a render the index (dataset.json) and the COCO file are rewritten at most this
+# often, and always at the end. Each rewrite reads every frame's record, so it costs more
+# the longer a run is (about 0.05 s for dataset.json and 1 s for COCO at 10,000 frames):
+# after one, the next waits at least its CPU time over INDEX_SHARE, so that each takes at
+# most that share of the run's time (``benchmarks/index_cost.py``). Every frame still has
+# its record, the truth a resume and the final index are made from.
+INDEX_INTERVAL_S = 2.0
+COCO_INTERVAL_S = 10.0
+INDEX_SHARE = 0.01
 
 # What the compositor of a farm's saved setup writes into a folder with no dataset.json
 # (the setups of earlier versions wrote the RGB PNGs themselves).
@@ -102,8 +109,8 @@ class DatasetWriter:
         # dataset.json's entries of the labelled objects, made once (read, never changed).
         self._label_instances = {i.id: asdict(i) for i in labels.instances}
         self._rgb_by_blender = rgb_by_blender
-        self._records = {}  # frame -> (mtime_ns, record): records read so far
-        self._coco_written = 0.0
+        self._records = {}  # frame -> (mtime_ns, record): records read or written so far
+        self._index_due = self._coco_due = 0.0  # time.monotonic() of the next rewrite
         self._coco_dirty = False
         blend = facts.blend_path
         self._dataset = {
@@ -389,7 +396,8 @@ class DatasetWriter:
                 key: records.file_stamp(model_files.model_path(self.output_dir, key))
                 for key in found["models"]
             }
-        records.write_record(self.output_dir, record)
+        path = records.write_record(self.output_dir, record)
+        self._records[frame] = (os.stat(path).st_mtime_ns, record)
         self._coco_dirty = True
 
     def _frame_copies(self, found_copies, shown):
@@ -438,18 +446,26 @@ class DatasetWriter:
             instances.setdefault(entry["id"], entry)
         return dataset_json.build(frames=done, instances=list(instances.values()), **self._dataset)
 
-    def _read_records(self):
-        """Every record in the folder, re-reading only those that changed since."""
+    def _read_records(self, exact):
+        """Every record in the folder, reading only those not known yet; ``exact``: and
+        those changed since they were read (each record's time stamp is checked).
+
+        During a run a record changes only here (:meth:`record_frame` keeps what it
+        writes) or appears from another process rendering other frames into the folder,
+        so the rewrites during a run skip the checks; the final index makes them.
+        """
         root = self.output_dir
-        frames = records.recorded_frames(root)
         current = {}
-        for frame in frames:
+        for frame in records.recorded_frames(root):
+            cached = self._records.get(frame)
+            if cached is not None and not exact:
+                current[frame] = cached
+                continue
             path = records.record_path(root, frame)
             try:
                 stamp = os.stat(path).st_mtime_ns
             except OSError:
                 continue
-            cached = self._records.get(frame)
             if cached is not None and cached[0] == stamp:
                 current[frame] = cached
                 continue
@@ -460,23 +476,34 @@ class DatasetWriter:
         return {frame: record for frame, (_stamp, record) in current.items()}
 
     def write_index(self, final=False):
-        """Rewrite dataset.json from every record, and the COCO file when due (or ``final``)."""
+        """Rewrite dataset.json from every record, and the COCO file, when due (see
+        :data:`INDEX_SHARE`) or ``final``; returns the frames listed, or None when
+        neither was due."""
+        now = time.monotonic()
+        coco_due = "coco" in self.options.outputs and (
+            final or (self._coco_dirty and now >= self._coco_due)
+        )
+        if not (final or coco_due or now >= self._index_due):
+            return None
         root = self.output_dir
+        start = time.thread_time()
         with records.DatasetLock(root):
-            found = self._read_records()
+            found = self._read_records(exact=final)
             frames = sorted(found)
             copies_used = [c for frame in frames for c in found[frame].get("copies", [])]
             data = self.description(frames, copies_used)
             dataset_json.write(root, data)
-            due = time.monotonic() - self._coco_written >= COCO_INTERVAL_S
-            if "coco" in self.options.outputs and (final or (self._coco_dirty and due)):
+            used = time.thread_time() - start
+            self._index_due = time.monotonic() + max(INDEX_INTERVAL_S, used / INDEX_SHARE)
+            if coco_due:
                 entries = [
                     (found[f]["coco"]["image"], found[f]["coco"]["annotations"])
                     for f in frames
                     if "coco" in found[f]
                 ]
                 coco.write_document(root, coco.coco_document(data, entries))
-                self._coco_written = time.monotonic()
+                used = time.thread_time() - start - used
+                self._coco_due = time.monotonic() + max(COCO_INTERVAL_S, used / INDEX_SHARE)
                 self._coco_dirty = False
         return frames
 

@@ -20,3 +20,12 @@ def test_rejects_other_files(tmp_path):
     path.write_bytes(b"PNG" + b"\0" * 60)
     with pytest.raises(ValueError, match="not a BMP"):
         read_bmp(path)
+
+
+def test_reads_32_bit_files_as_rgb(tmp_path):
+    rgba = np.random.default_rng(4).integers(0, 256, (5, 6, 4), dtype=np.uint8)
+    path = tmp_path / "image.bmp"
+    Image.fromarray(rgba, "RGBA").save(path)
+    image = read_bmp(path)
+    assert image.shape == (5, 6, 3) and image.flags.c_contiguous
+    np.testing.assert_array_equal(image, rgba[:, :, :3])
