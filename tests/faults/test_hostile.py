@@ -13,7 +13,6 @@ import pytest
 from fault_runs import assert_dataset_is_true, command, environment, run
 
 from ground_truth.dataset import reader
-from ground_truth.errors import DatasetError
 
 
 @contextlib.contextmanager
@@ -45,10 +44,11 @@ def test_a_full_disk_ends_the_run_naming_it_and_keeps_the_frames_before(
             stderr=subprocess.PIPE,
             text=True,
         )
-        # Once frame 2 is listed, the disk fills up (another program's big file). Its record
-        # comes before the index that lists it: waiting for the record alone races the index.
+        # Once frame 2 is whole (its record is written last), the disk fills up (another
+        # program's big file). dataset.json lists it at the index's next rewrite, which
+        # the full disk may stop: the record is what keeps it.
         deadline = time.monotonic() + 120
-        while 2 not in listed_frames(out):
+        while not (out / ".frames" / "000002.json").exists():
             assert time.monotonic() < deadline and process.poll() is None
             time.sleep(0.01)
         with open(disk / "filler", "wb") as filler, contextlib.suppress(OSError):
@@ -58,25 +58,19 @@ def test_a_full_disk_ends_the_run_naming_it_and_keeps_the_frames_before(
         _out, err = process.communicate(timeout=120)
         assert process.returncode == 1, err
         assert "the disk is full" in err and str(out) in err
-        data = reader.read_dataset(out)
-        assert 2 <= len(data["frames"]) < 8
-        for frame in data["frames"]:
+        for frame in reader.read_dataset(out)["frames"]:  # what it lists is whole
             reader.load_frame(out, frame, exr_backend="builtin")
-        # Space freed, resuming completes the dataset from where it stopped.
+        kept = sorted(int(p.stem) for p in (out / ".frames").glob("*.json"))
+        assert kept[:2] == [1, 2] and len(kept) < 8
+        # Space freed, resuming completes the dataset from where it stopped: the frames
+        # written before the disk filled are kept, not rendered again.
         (disk / "filler").unlink()
         done = run(
             import_path, heavy_scene, "render", "--output", str(out), "--frames", "1-8", "--resume"
         )
         assert done.returncode == 0, done.stderr
+        assert f"Skipping {len(kept)} complete frame(s)" in done.stdout
         assert_dataset_is_true(out, range(1, 9))
-
-
-def listed_frames(folder):
-    """The frames ``dataset.json`` lists now; none while it is missing or being replaced."""
-    try:
-        return reader.read_dataset(folder)["frames"]
-    except (OSError, DatasetError):
-        return []
 
 
 def limit_file_size():
