@@ -43,7 +43,7 @@ except ImportError:  # Windows
 
 # During a render the index (dataset.json) and the COCO file are rewritten at most this
 # often, and always at the end. Each rewrite reads every frame's record, so it costs more
-# the longer a run is (about 0.05 s for dataset.json and 1 s for COCO at 10,000 frames):
+# the longer a run is (about 0.05 s for dataset.json and 0.6 s for COCO at 10,000 frames):
 # after one, the next waits at least its CPU time over INDEX_SHARE, so that each takes at
 # most that share of the run's time (``benchmarks/index_cost.py``). Every frame still has
 # its record, the truth a resume and the final index are made from.
