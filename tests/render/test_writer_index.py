@@ -143,7 +143,7 @@ def test_records_of_other_processes_join_the_next_rewrite_and_changes_the_final(
 
 
 @pytest.mark.parametrize("final", [False, True])
-def test_the_index_of_a_long_run_costs_little_per_frame(tmp_path, monkeypatch, final):
+def test_a_rewrite_in_a_long_run_reads_only_the_new_record(tmp_path, monkeypatch, final):
     """At 3,000 recorded frames a rewrite reads only the record that is new (the final
     one also checks the time stamp of each) and lists every frame."""
     writer = make_writer(tmp_path, outputs=("depth", "instance"))
