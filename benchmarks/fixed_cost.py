@@ -130,9 +130,92 @@ def fixed_cost(scene, work, frames, labels_only, kind="process"):
     return rows
 
 
-def report(count, modes=("rgb", "labels-only"), objects=5, writers=("process",)):
+def run_cost(scene, work, count, labels_only):
+    """Per-frame rows in ms in a run: ``cost`` (a Ground Truth frame of a run, the time
+    ``submit`` waits for the writer included, minus a plain render of the same frame)
+    and ``waits`` (that wait alone).
+
+    In a run the writer converts each frame while the next Ground Truth frame renders,
+    and ``submit`` waits when it has fallen two frames behind: what the frame pairs of
+    :func:`fixed_cost` cannot show, as they let the writer finish before each render and
+    the render beside its work is a plain one. Here one run renders ``count`` frames and
+    a plain render of each frame is timed between two of them (before or after, in
+    turn) with the writer process paused (SIGSTOP), so that the writer has only the run's
+    own frames to work beside, as in a run without them. The first three frames (the
+    writer has not fallen behind yet) are left out."""
+    import signal
+
+    from ground_truth.render import pipeline, writer_process
+    from ground_truth.render.options import options_from_settings
+
+    plain = scene.copy()
+    plain.render.use_compositing = False
+    plain.render.image_settings.file_format = "PNG"
+    if labels_only:
+        plain.cycles.samples, plain.cycles.max_bounces, plain.cycles.use_denoising = 1, 0, False
+    frames = list(range(1, count + 1))
+    writers, waits = [], {}
+
+    class Timed(writer_process.WriterProcess):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            writers.append(self)
+
+        def submit(self, frame, info):
+            begin = time.perf_counter()
+            super().submit(frame, info)
+            waits[frame] = (time.perf_counter() - begin) * 1000.0
+
+    def plain_render(frame):
+        os.kill(writers[0].pid, signal.SIGSTOP)
+        try:
+            plain.frame_set(frame)
+            plain.render.filepath = os.path.join(work, "plain", f"{frame:06d}.png")
+            begin = time.perf_counter()
+            bpy.ops.render.render(write_still=True, scene=plain.name)
+            return (time.perf_counter() - begin) * 1000.0
+        finally:
+            os.kill(writers[0].pid, signal.SIGCONT)
+
+    folder = os.path.join(work, "run") + os.sep
+    shutil.rmtree(folder, ignore_errors=True)
+    options = options_from_settings(
+        scene.ground_truth,
+        frames=[*frames, frames[-1] + 1],  # one more: the last timed one returns
+        view_layer=scene.view_layers[0].name,
+        output_dir=folder,
+        labels_only=labels_only,
+        quiet=True,
+    )
+    saved, pipeline.start_writer = pipeline.start_writer, Timed
+    try:
+        steps = pipeline.RenderJob(scene, options).steps()
+        next(steps)  # set up; stops before the first frame
+    finally:
+        pipeline.start_writer = saved
+    rows = {"cost": [], "waits": []}
+    try:
+        for position, frame in enumerate(frames):
+            if position % 2:
+                plain_ms = plain_render(frame)
+            begin = time.perf_counter()
+            next(steps)  # renders the frame and hands it to the writer
+            ours = (time.perf_counter() - begin) * 1000.0
+            if not position % 2:
+                plain_ms = plain_render(frame)
+            if position >= 3:
+                rows["cost"].append(ours - plain_ms)
+                rows["waits"].append(waits[frame])
+    finally:
+        steps.close()
+        bpy.data.scenes.remove(plain)
+    return rows
+
+
+def report(count, modes=("rgb", "labels-only"), objects=5, writers=("process",), run=0):
     """Print the rows of ``modes``, ``count`` frames each, with ``objects`` labelled
-    objects in view, for each kind of writer in ``writers`` (the extension imported)."""
+    objects in view, for each kind of writer in ``writers`` (the extension imported),
+    then, with ``run`` frames, the costs in a run (:func:`run_cost`)."""
     work = tempfile.mkdtemp(prefix="gt-fixed-cost-")
     frames = list(range(1, count + 1))
     scene = copies.plain_scene(1, objects)
@@ -146,13 +229,22 @@ def report(count, modes=("rgb", "labels-only"), objects=5, writers=("process",))
     for mode in modes:
         labels_only = mode == "labels-only"
         name = "labels only  " if labels_only else "1 sample, RGB"
-        for kind in writers:
+        for kind in writers if frames else ():
             rows = fixed_cost(scene, work, frames, labels_only, kind)
             print(f"  {name}, writer {kind}: fixed cost per frame, wall {spread(rows['total'])}")
             print(f"    main thread: wall {spread(rows['main'])}; CPU {spread(rows['cpu'])}")
             print(
                 f"    writer: {statistics.median(rows['writer']):.1f} ms CPU a frame at the "
                 f"lowest priority; the next render takes {spread(rows['next'])} longer",
+                flush=True,
+            )
+        if run:
+            rows = run_cost(scene, work, run, labels_only)
+            cost, waits = rows["cost"], rows["waits"]
+            print(
+                f"    in a run of {run} frames (writer process): mean {statistics.mean(cost):+.1f}"
+                f" ms a frame, median {spread(cost)}; of it waiting for the writer: mean "
+                f"{statistics.mean(waits):.1f} ms, on {sum(w > 1.0 for w in waits)} frames",
                 flush=True,
             )
     shutil.rmtree(work, ignore_errors=True)
@@ -174,10 +266,20 @@ def main(argv):
         help="where the writer runs: its own process (as a render does; the default) or "
         "a thread of Blender's (the fallback); both in turn when given twice",
     )
+    parser.add_argument(
+        "--run",
+        type=int,
+        default=0,
+        help="frames of a run to time as well, each beside a plain render (default none)",
+    )
     args = parser.parse_args(argv)
     copies.render_demo.import_extension()
     report(
-        args.frames, args.mode or ("rgb", "labels-only"), args.objects, args.writer or ("process",)
+        args.frames,
+        args.mode or ("rgb", "labels-only"),
+        args.objects,
+        args.writer or ("process",),
+        args.run,
     )
 
 

@@ -257,8 +257,15 @@ def _predicted_blocks(lines: np.ndarray, lines_per_block: int) -> np.ndarray:
         return blocks
     half = (blocks.shape[1] + 1) // 2
     reordered = np.empty_like(blocks)
-    reordered[:, :half] = blocks[:, 0::2]
-    reordered[:, half:] = blocks[:, 1::2]
+    if blocks.shape[1] % 2 == 0:
+        # Byte pairs as little-endian 16-bit numbers: the even bytes are their low
+        # halves, the odd bytes their high halves (a narrowing copy, not a strided one).
+        pairs = np.ascontiguousarray(blocks).view("<u2")
+        np.copyto(reordered[:, :half], pairs, casting="unsafe")
+        np.copyto(reordered[:, half:], pairs >> 8, casting="unsafe")
+    else:
+        reordered[:, :half] = blocks[:, 0::2]
+        reordered[:, half:] = blocks[:, 1::2]
     out = np.empty_like(reordered)
     out[:, 0] = reordered[:, 0]
     np.subtract(reordered[:, 1:], reordered[:, :-1], out=out[:, 1:])

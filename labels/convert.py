@@ -10,6 +10,7 @@ render's dataset writer. This is also what a farm's raw output is finalized with
 
 from __future__ import annotations
 
+import concurrent.futures
 import errno
 import os
 from collections.abc import Callable, Collection, Mapping
@@ -80,13 +81,17 @@ def read_raw(path: str) -> dict[str, np.ndarray]:
         raise ValueError(f"{path}: {error}") from error
 
 
-def _rgb(ctx: FrameContext) -> None:
+def _image_copy(ctx: FrameContext) -> np.ndarray:
     image = ctx.image()
     if image is None:
         path = layout.image_copy_path(ctx.raw_dir, ctx.frame)
         raise FileNotFoundError(errno.ENOENT, "Blender did not write the image copy", path)
+    return image
+
+
+def _rgb(ctx: FrameContext) -> None:
     # zlib level 1, as Blender's own PNGs at its default 15 % compression.
-    png.write_png(ctx.path("rgb"), image, compression=1, filter="up")
+    png.write_png(ctx.path("rgb"), _image_copy(ctx), compression=1, filter="up")
 
 
 def _write_label_map(path: str, ids: np.ndarray) -> None:
@@ -160,6 +165,13 @@ CONVERTERS: Mapping[str, Callable[[FrameContext], None]] = {
 }
 
 
+# The outputs whose files are compressed on threads of their own while the other files
+# are written (zlib lets go of Python's lock): a frame's two largest jobs, so that where
+# cores are free (a render on the GPU, or between Cycles' busy stretches) a frame takes
+# about the time of the longest instead of the sum.
+BESIDE = ("rgb", "depth")
+
+
 def convert_frame(
     root: str,
     frame: int,
@@ -182,6 +194,28 @@ def convert_frame(
     Normals need the camera's ``world_to_camera_cv`` at that frame. Returns the frame's
     labels.
     """
+    labels = _frame_labels(raw_dir, frame, outputs, unit_scale, lookup, refine)
+    context = FrameContext(
+        root, raw_dir, frame, labels, world_to_camera_cv, class_colors, class_names
+    )
+    with concurrent.futures.ThreadPoolExecutor(len(BESIDE), thread_name_prefix="gt-") as pool:
+        if "rgb" in outputs:
+            _image_copy(context)  # read first: a missing copy fails the frame at once
+        beside = [pool.submit(CONVERTERS[key], context) for key in BESIDE if key in outputs]
+        for key, converter in CONVERTERS.items():
+            if key in outputs and key not in BESIDE:
+                converter(context)
+        for job in beside:
+            job.result()
+    if remove_raw:
+        for path in layout.raw_frame_files(raw_dir, frame):
+            if os.path.exists(path):
+                os.remove(path)
+    return labels
+
+
+def _frame_labels(raw_dir, frame, outputs, unit_scale, lookup, refine):
+    """The labels of frame ``frame`` from its raw passes (see :func:`convert_frame`)."""
     raw_path = layout.raw_path(raw_dir, frame)
     passes = raw_passes(read_raw(raw_path))
     if "part" in outputs and "material" not in passes:
@@ -198,16 +232,6 @@ def convert_frame(
     )
     if refine is not None:
         labels = relabel(labels, refine(labels), lookup)
-    context = FrameContext(
-        root, raw_dir, frame, labels, world_to_camera_cv, class_colors, class_names
-    )
-    for key, converter in CONVERTERS.items():
-        if key in outputs:
-            converter(context)
-    if remove_raw:
-        for path in layout.raw_frame_files(raw_dir, frame):
-            if os.path.exists(path):
-                os.remove(path)
     return labels
 
 
