@@ -1,7 +1,7 @@
 """The fixed cost of a Ground Truth frame beyond the render, frame by frame.
 
 Run with any Python that has the bpy module (``tools/venvs.sh`` makes one):
-``python benchmarks/fixed_cost.py [--frames 60] [--objects 5]``.
+``python benchmarks/fixed_cost.py [--frames 60] [--objects 5] [--run 200]``.
 
 With no copies (five labelled objects, or ``--objects`` of them in a grid; 640x480), one
 process renders each frame three times in turn: a plain render saving its PNG, a Render
@@ -18,7 +18,14 @@ render with the same one sample and no bounces, as that mode renders):
    plain one, plus what its conversion adds to the next render;
 2. those two apart: the main thread's part (wall and process CPU; the writer is idle),
    and the writer thread's CPU time per frame, at the lowest priority, with how much
-   longer the render beside it takes.
+   longer the render beside it takes;
+3. with ``--run N``, the cost in a run of N frames (:func:`run_cost`): there the writer
+   works beside Ground Truth frames, whose single-threaded stretches are shorter than a
+   plain render's (no PNG to compress), and the render waits when the writer falls two
+   frames behind, which the frame triples above cannot show. Each frame of the run is
+   compared with a plain render of it timed just before or after, with the writer
+   paused; the mean is the figure (the waits come in bursts), the median and quartiles
+   beside it.
 
 Per-run costs (setting up and restoring the scene, the last frame's conversion) are
 left out: they are paid once per run, not per frame.
