@@ -150,7 +150,7 @@ def _preview(ctx: FrameContext) -> None:
 
 # The converter of every output whose per-frame files Ground Truth makes from the raw
 # passes, run in the order of the output declarations (the preview, last, shows what
-# the others made).
+# the others made), except those of :data:`BESIDE`, which run beside them.
 CONVERTERS: Mapping[str, Callable[[FrameContext], None]] = {
     "rgb": _rgb,
     "depth": _depth,
