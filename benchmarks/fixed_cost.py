@@ -57,6 +57,18 @@ def spread(values):
     return f"{statistics.median(values):+6.1f} ms (quartiles {low:+.1f} to {high:+.1f})"
 
 
+def plain_scene(scene, labels_only):
+    """A copy of ``scene`` that renders plain and saves a PNG: it shares the objects and
+    has its own settings, without the compositor; with ``labels_only`` it renders as
+    that mode does (one sample, no bounces, no denoising)."""
+    plain = scene.copy()
+    plain.render.use_compositing = False
+    plain.render.image_settings.file_format = "PNG"
+    if labels_only:
+        plain.cycles.samples, plain.cycles.max_bounces, plain.cycles.use_denoising = 1, 0, False
+    return plain
+
+
 def fixed_cost(scene, work, frames, labels_only, kind="process"):
     """Per-frame rows in ms: ``main`` and ``cpu`` (a Ground Truth frame's render minus a
     plain one's, wall and process CPU), ``next`` (a plain render while the writer
@@ -66,11 +78,7 @@ def fixed_cost(scene, work, frames, labels_only, kind="process"):
     from ground_truth.render import pipeline, writer_process
     from ground_truth.render.options import options_from_settings
 
-    plain = scene.copy()  # shares the objects; its own settings, no compositor
-    plain.render.use_compositing = False
-    plain.render.image_settings.file_format = "PNG"
-    if labels_only:  # what labels-only mode renders
-        plain.cycles.samples, plain.cycles.max_bounces, plain.cycles.use_denoising = 1, 0, False
+    plain = plain_scene(scene, labels_only)
     writers, writer_ms = [], []
 
     def start(dataset_writer, max_pending=2):
@@ -155,11 +163,7 @@ def run_cost(scene, work, count, labels_only):
     from ground_truth.render import pipeline, writer_process
     from ground_truth.render.options import options_from_settings
 
-    plain = scene.copy()
-    plain.render.use_compositing = False
-    plain.render.image_settings.file_format = "PNG"
-    if labels_only:
-        plain.cycles.samples, plain.cycles.max_bounces, plain.cycles.use_denoising = 1, 0, False
+    plain = plain_scene(scene, labels_only)
     frames = list(range(1, count + 1))
     writers, waits = [], {}
 

@@ -252,12 +252,13 @@ class DatasetWriter:
                     "writes through links; remove it"
                 )
 
-    def finish_frame(self, frame, info):
-        """Convert ``frame``, check every file of it, record it and rewrite the index."""
+    def finish_frame(self, frame, info, index_now=False):
+        """Convert ``frame``, check every file of it, record it and rewrite the index
+        when due (``index_now``: in any case, see :meth:`write_index`)."""
         found = self.convert(frame, info)
         self.verify_frame(frame)
         self.record_frame(frame, found)
-        self.write_index()
+        self.write_index(now=index_now)
 
     def convert(self, frame, info=None):
         """Turn the raw passes of ``frame`` into label files and annotations.
@@ -475,15 +476,15 @@ class DatasetWriter:
         self._records = current
         return {frame: record for frame, (_stamp, record) in current.items()}
 
-    def write_index(self, final=False):
+    def write_index(self, final=False, now=False):
         """Rewrite dataset.json from every record, and the COCO file, when due (see
         :data:`INDEX_SHARE`) or ``final``; returns the frames listed, or None when
-        neither was due."""
-        now = time.monotonic()
+        neither was due. ``now`` rewrites dataset.json as a run does, due or not."""
+        clock = time.monotonic()
         coco_due = "coco" in self.options.outputs and (
-            final or (self._coco_dirty and now >= self._coco_due)
+            final or (self._coco_dirty and clock >= self._coco_due)
         )
-        if not (final or coco_due or now >= self._index_due):
+        if not (final or now or coco_due or clock >= self._index_due):
             return None
         root = self.output_dir
         start = time.thread_time()
