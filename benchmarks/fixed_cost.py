@@ -25,7 +25,8 @@ render with the same one sample and no bounces, as that mode renders):
    frames behind, which the frame triples above cannot show. Each frame of the run is
    compared with a plain render of it timed just before or after, with the writer
    paused; the mean is the figure (the waits come in bursts), the median and quartiles
-   beside it.
+   beside it. Beside it, the CPU time a frame takes: Blender's process beyond a plain
+   render's, and the writer process's.
 
 Per-run costs (setting up and restoring the scene, the last frame's conversion) are
 left out: they are paid once per run, not per frame.
@@ -147,8 +148,10 @@ def fixed_cost(scene, work, frames, labels_only, kind="process"):
 
 def run_cost(scene, work, count, labels_only):
     """Per-frame rows in ms in a run: ``cost`` (a Ground Truth frame of a run, the time
-    ``submit`` waits for the writer included, minus a plain render of the same frame)
-    and ``waits`` (that wait alone).
+    ``submit`` waits for the writer included, minus a plain render of the same frame),
+    ``waits`` (that wait alone), ``cpu`` (Blender's process CPU time for the Ground
+    Truth frame minus for the plain one) and ``writer`` (the writer process's CPU time
+    for each frame it converted).
 
     In a run the writer converts each frame while the next Ground Truth frame renders,
     and ``submit`` waits when it has fallen two frames behind: what the frame pairs of
@@ -182,9 +185,10 @@ def run_cost(scene, work, count, labels_only):
         try:
             plain.frame_set(frame)
             plain.render.filepath = os.path.join(work, "plain", f"{frame:06d}.png")
-            begin = time.perf_counter()
+            begin, cpu = clocks()
             bpy.ops.render.render(write_still=True, scene=plain.name)
-            return (time.perf_counter() - begin) * 1000.0
+            end, cpu_end = clocks()
+            return (end - begin) * 1000.0, (cpu_end - cpu) * 1000.0
         finally:
             os.kill(writers[0].pid, signal.SIGCONT)
 
@@ -204,22 +208,24 @@ def run_cost(scene, work, count, labels_only):
         next(steps)  # set up; stops before the first frame
     finally:
         pipeline.start_writer = saved
-    rows = {"cost": [], "waits": []}
+    rows = {"cost": [], "waits": [], "cpu": []}
     try:
         for position, frame in enumerate(frames):
             if position % 2:
-                plain_ms = plain_render(frame)
-            begin = time.perf_counter()
+                plain_ms, plain_cpu = plain_render(frame)
+            begin, cpu = clocks()
             next(steps)  # renders the frame and hands it to the writer
-            ours = (time.perf_counter() - begin) * 1000.0
+            end, cpu_end = clocks()
             if not position % 2:
-                plain_ms = plain_render(frame)
+                plain_ms, plain_cpu = plain_render(frame)
             if position >= 3:
-                rows["cost"].append(ours - plain_ms)
+                rows["cost"].append((end - begin) * 1000.0 - plain_ms)
                 rows["waits"].append(waits[frame])
+                rows["cpu"].append((cpu_end - cpu) * 1000.0 - plain_cpu)
     finally:
         steps.close()
         bpy.data.scenes.remove(plain)
+    rows["writer"] = [seconds * 1000.0 for seconds in writers[0].cpu_seconds[3:]]
     return rows
 
 
@@ -256,6 +262,12 @@ def report(count, modes=("rgb", "labels-only"), objects=5, writers=("process",),
                 f"    in a run of {run} frames (writer process): mean {statistics.mean(cost):+.1f}"
                 f" ms a frame, median {spread(cost)}; of it waiting for the writer: mean "
                 f"{statistics.mean(waits):.1f} ms, on {sum(w > 1.0 for w in waits)} frames",
+            )
+            cpu, writer = statistics.mean(rows["cpu"]), statistics.mean(rows["writer"])
+            print(
+                f"    CPU time a frame (means): Blender {cpu:+.1f} ms beyond a plain render, "
+                f"the writer {writer:.1f} ms: {cpu + writer:+.1f} ms in all, "
+                f"{(cpu + writer) / os.cpu_count():+.1f} ms on each of {os.cpu_count()} cores",
                 flush=True,
             )
     shutil.rmtree(work, ignore_errors=True)

@@ -81,12 +81,12 @@ def _runs_to_counts(starts: np.ndarray, lengths: np.ndarray, total: int) -> np.n
     if starts.size == 0:
         return np.array([total], dtype=np.int64)
     ends = starts + lengths
-    gaps = starts - np.r_[0, ends[:-1]]
+    gaps = starts - np.concatenate(([0], ends[:-1]))
     counts = np.empty(2 * starts.size, dtype=np.int64)
     counts[0::2] = gaps
     counts[1::2] = lengths
     tail = total - int(ends[-1])
-    return np.r_[counts, tail] if tail > 0 else counts
+    return np.append(counts, tail) if tail > 0 else counts
 
 
 def _column_major_segments(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -98,8 +98,8 @@ def _column_major_segments(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     if flat.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return flat[:0], empty, empty
-    starts = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1]])
-    lengths = np.diff(np.r_[starts, flat.size])
+    starts = np.flatnonzero(np.concatenate(([True], flat[1:] != flat[:-1])))
+    lengths = np.diff(starts, append=flat.size)
     return flat[starts], starts, lengths
 
 
@@ -140,14 +140,15 @@ def rle_encode_instances(instance_map: np.ndarray, background: int = 0) -> dict[
     order = np.argsort(values, kind="stable")
     values, starts, lengths = values[order], starts[order], lengths[order]
     # Every ID's counts at once, one ID after another: [gap, run, gap, run, ..., tail].
-    first = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])  # each ID's first run
-    runs = np.diff(np.r_[first, values.size])
+    # Each ID's first run.
+    first = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+    runs = np.diff(first, append=values.size)
     ends = starts + lengths
-    gaps = starts - np.r_[0, ends[:-1]]
+    gaps = starts - np.concatenate(([0], ends[:-1]))
     gaps[first] = starts[first]
     tails = total - ends[first + runs - 1]
     sizes = 2 * runs + (tails > 0)
-    offsets = np.r_[0, np.cumsum(sizes)[:-1]]
+    offsets = np.concatenate(([0], np.cumsum(sizes)[:-1]))
     counts = np.empty(int(sizes.sum()), dtype=np.int64)
     slots = np.repeat(offsets, runs) + 2 * (np.arange(values.size) - np.repeat(first, runs))
     counts[slots] = gaps

@@ -54,8 +54,8 @@ def bboxes_from_instance_map(
     order = np.argsort(values, kind="stable")
     values = values[order]
     index = index[order]  # ascending within each ID (stable sort of a row-major scan)
-    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
-    ends = np.r_[starts[1:], values.size]
+    starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+    ends = np.append(starts[1:], values.size)
     rows = index // width
     cols = index - rows * width
     y0 = rows[starts]

@@ -33,3 +33,20 @@ class BlenderNeedingWriter(RecordingWriter):
         import bpy  # noqa: F401
 
         super().finish_frame(frame, info)
+
+
+class AllocatingWriter(RecordingWriter):
+    """Makes and frees six 3 MiB arrays per frame, as a frame's conversion does, and
+    logs ``faults frame n``: the page faults the frame took."""
+
+    def finish_frame(self, frame, info):
+        import resource
+
+        import numpy as np
+
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        arrays = [np.ones(3 << 20, dtype=np.uint8) for _ in range(6)]
+        assert sum(int(a[-1]) for a in arrays) == 6
+        del arrays
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+        self._write(f"faults {frame} {faults}")

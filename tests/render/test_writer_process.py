@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 import pytest
-from fake_writers import BlenderNeedingWriter, RecordingWriter
+from fake_writers import AllocatingWriter, BlenderNeedingWriter, RecordingWriter
 
 from ground_truth.errors import GroundTruthError
 from ground_truth.render import writer_process
@@ -70,6 +70,21 @@ def test_the_child_runs_at_the_lowest_priority(tmp_path):
         assert os.getpriority(os.PRIO_PROCESS, 0) != LOW_PRIORITY_NICE  # not Blender's
     finally:
         writer.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc settings")
+def test_the_child_keeps_the_memory_a_frame_frees_for_the_next(tmp_path):
+    # By default glibc gives the freed arrays back to the kernel and the next frame
+    # faults every page of them in again.
+    log = tmp_path / "log"
+    writer = WriterProcess(AllocatingWriter(log))
+    for frame in range(1, 5):
+        writer.submit(frame, None)
+    writer.close()
+    faults = [int(line.split()[2]) for line in lines(log) if line.startswith("faults")]
+    assert len(faults) == 4
+    assert faults[0] > 4000  # the first frame's 18 MiB, 4 KiB pages
+    assert max(faults[1:]) < 100, faults
 
 
 def test_an_error_comes_back_as_it_was_raised_and_later_frames_are_dropped(tmp_path):
