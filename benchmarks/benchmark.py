@@ -107,9 +107,11 @@ def postprocess_ms(work, width, height, repeats=15):
     class and instance files, meta, the COCO entry, and dataset.json (rewritten every
     time here; a run rewrites it at most every ``INDEX_INTERVAL_S``, and the COCO file
     at most every ``COCO_INTERVAL_S``); then with the preview picture; then with
-    normals, flow and parts instead."""
+    normals, flow and parts instead. Timed in this process with the writer process's
+    memory settings (:func:`~ground_truth.render.writer_process.keep_freed_memory`),
+    which therefore comes after the renders."""
     from ground_truth.dataset import layout
-    from ground_truth.render import pipeline, session, validate
+    from ground_truth.render import pipeline, session, validate, writer_process
     from ground_truth.render.options import options_from_settings
     from ground_truth.scene import classes, frame_info
 
@@ -138,6 +140,7 @@ def postprocess_ms(work, width, height, repeats=15):
         scene.frame_set(1)
         bpy.ops.render.render(write_still=False, layer=view_layer.name)
         info = frame_info.collect(scene, bpy.context.evaluated_depsgraph_get(), options(), labels)
+    writer_process.keep_freed_memory()
     # Keep the raw files to convert them again and again.
     raw_dir = first.writer.raw_dir
     raws = [path for path in layout.raw_frame_files(raw_dir, 1) if os.path.exists(path)]
