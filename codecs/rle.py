@@ -139,8 +139,8 @@ def rle_encode_instances(instance_map: np.ndarray, background: int = 0) -> dict[
         return {}
     order = np.argsort(values, kind="stable")
     values, starts, lengths = values[order], starts[order], lengths[order]
-    # Every ID's counts at once, one ID after another: [gap, run, gap, run, ..., tail].
-    # Each ID's first run.
+    # Every ID's counts at once, one ID after another: [gap, run, gap, run, ..., tail];
+    # ``first`` is the index of each ID's first run.
     first = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
     runs = np.diff(first, append=values.size)
     ends = starts + lengths

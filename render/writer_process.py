@@ -45,8 +45,8 @@ PARENT_CHECK_S = 0.1
 # glibc's malloc settings in the child (mallopt): freed memory stays in the process up
 # to TRIM_THRESHOLD instead of going back to the kernel, and blocks up to
 # MMAP_THRESHOLD (glibc's most) come from it. By default a frame's large arrays are
-# handed back and faulted in again for the next frame: about 1,800 page faults and 5
-# to 9 ms of the 55 ms of CPU a 640x480 frame takes on a small virtual machine.
+# handed back and faulted in again for the next frame: about 1,800 page faults and 6
+# to 8 ms of the 55 ms of CPU a 640x480 frame takes on a small virtual machine.
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 TRIM_THRESHOLD = 256 << 20
 MMAP_THRESHOLD = 32 << 20
@@ -451,7 +451,8 @@ def keep_freed_memory():
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return False
-    # Both or neither: setting one stops glibc adjusting the other, which alone is slower.
+    # Both: setting one stops glibc adjusting the other, and either alone is slower than
+    # glibc's defaults.
     if mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) != 1:
         return False
     return mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
